@@ -1,0 +1,400 @@
+/**
+ * Every typed error of the library. Each is a `Schema.TaggedError` that carries the fields a
+ * caller needs to decide what to do, and a `message` a person can act on.
+ *
+ * Errors raised by a write say `mayHaveDispatched`: `true` when the write may have reached X
+ * (never send it again with a new key; poll or verify instead), `false` when it surely did not.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * The follow-up the API asks for, when an error body carries one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ErrorNextAction = Schema.Struct({
+  type: Schema.String,
+  url: Schema.optionalWith(Schema.String, { exact: true }),
+  afterMs: Schema.optionalWith(Schema.Number, { exact: true }),
+  requiresNewIdempotencyKey: Schema.optionalWith(Schema.Boolean, { exact: true })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorNextAction = typeof ErrorNextAction.Type
+
+/**
+ * One field the API rejected.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FieldError = Schema.Struct({
+  path: Schema.String,
+  code: Schema.String,
+  message: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FieldError = typeof FieldError.Type
+
+/** Fields every error built from an HTTP answer carries. */
+const answerFields = {
+  /** The HTTP method and path that failed, without query or credentials. */
+  method: Schema.String,
+  path: Schema.String,
+  /** The API's error code (`error` in the body); open, so an unknown code is kept as is. */
+  code: Schema.String,
+  /** The API's own explanation, when it gave one. */
+  detail: Schema.optionalWith(Schema.String, { exact: true }),
+  /** `X-Request-Id` of the answer, for support. */
+  requestId: Schema.optionalWith(Schema.String, { exact: true }),
+  /** `safeToRetry` from the body: true only when nothing was dispatched and a new key may be used. */
+  safeToRetry: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  nextAction: Schema.optionalWith(ErrorNextAction, { exact: true }),
+  /** Present when the API tied the error to a durable write action. */
+  writeActionId: Schema.optionalWith(Schema.String, { exact: true }),
+  mayHaveDispatched: Schema.Boolean
+}
+
+const withDetail = (head: string, detail: string | undefined): string =>
+  detail === undefined || detail === "" ? head : `${head}: ${detail}`
+
+/**
+ * 401: the credential is missing, wrong or revoked. Never retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unauthenticated", answerFields) {
+  override get message(): string {
+    return `${withDetail(`Xquik refused the credential (401 ${this.code})`, this.detail)}. Check XQUIK_API_KEY (or XQUIK_BEARER_TOKEN / XQUIK_SESSION_COOKIE) and that the key is still active.`
+  }
+}
+
+/**
+ * 402: no credits, or no active subscription.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", answerFields) {
+  override get message(): string {
+    return `${withDetail(`Xquik needs payment for this request (402 ${this.code})`, this.detail)}. Top up credits or renew the subscription, then send a new write.`
+  }
+}
+
+/**
+ * 403: the X account needs re-authentication, is restricted, or may not do this (e.g. DMs).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", answerFields) {
+  override get message(): string {
+    return `${withDetail(`Xquik refused the request for this X account (403 ${this.code})`, this.detail)}. Re-add or re-authenticate the account in the Xquik dashboard.`
+  }
+}
+
+/**
+ * 404: no such write action (or account). Check the id; never resubmit the write because of it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", answerFields) {
+  override get message(): string {
+    return `${withDetail(`Xquik has no such resource at ${this.path} (404 ${this.code})`, this.detail)}. Check the id; do not resubmit the write because of this.`
+  }
+}
+
+/**
+ * 400 (or another 4xx the API does not document): the request itself is wrong. Also raised before
+ * any request when a write request fails local validation.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  ...answerFields,
+  status: Schema.Number,
+  fieldErrors: Schema.Array(FieldError)
+}) {
+  override get message(): string {
+    const fields = this.fieldErrors.map((f) => `${f.path}: ${f.message}`).join("; ")
+    const head =
+      this.status === 0
+        ? `The request is invalid (${this.code})`
+        : `Xquik rejected the request (${this.status} ${this.code})`
+    return `${withDetail(head, fields === "" ? this.detail : fields)}. Fix the request and send it again.`
+  }
+}
+
+/**
+ * 409: the Idempotency-Key was already used with a different request. Keep the original action.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()(
+  "IdempotencyConflict",
+  answerFields
+) {
+  override get message(): string {
+    return `The Idempotency-Key was already used with a different request (409 ${this.code}). Keep the original write action; send a changed request only with a new key.`
+  }
+}
+
+/**
+ * 429: rate limited by Xquik or by X. `retryAfter` is when to try again, when the server said.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  ...answerFields,
+  /** From `Retry-After` (or the body's `retryAfter`); absent when the server did not say. */
+  retryAfter: Schema.optionalWith(Schema.DurationFromSelf, { exact: true })
+}) {
+  override get message(): string {
+    const when = this.retryAfter === undefined ? "later" : `after ${Duration.format(this.retryAfter)}`
+    return `${withDetail(`Rate limited (429 ${this.code})`, this.detail)}. Try again ${when}.`
+  }
+}
+
+/**
+ * 422: X rejected the write (content too long, duplicate, suspended account, missing target…).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", answerFields) {
+  override get message(): string {
+    return `${withDetail(`X rejected the write (422 ${this.code})`, this.detail)}. Change the account, target or content before sending a new write.`
+  }
+}
+
+/**
+ * 5xx: the API or X failed. `retryable` says whether repeating a READ may help; a write follows
+ * `mayHaveDispatched` and `safeToRetry` instead.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", {
+  ...answerFields,
+  status: Schema.Number,
+  retryable: Schema.Boolean,
+  retryAfter: Schema.optionalWith(Schema.DurationFromSelf, { exact: true })
+}) {
+  override get message(): string {
+    const advice = this.mayHaveDispatched
+      ? " The write may have been dispatched: poll its status or verify on X; never resend it with a new key."
+      : this.retryable
+        ? " It is safe to try again later."
+        : ""
+    return `${withDetail(`Xquik failed (${this.status} ${this.code})`, this.detail)}.${advice}`
+  }
+}
+
+/**
+ * The connection failed: refused, reset, or broken while the answer was read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Transport extends Schema.TaggedError<Transport>()("Transport", {
+  method: Schema.String,
+  path: Schema.String,
+  /** Where the failure happened: before any answer arrived, or while the body was read. */
+  stage: Schema.Literal("request", "body"),
+  reason: Schema.String,
+  mayHaveDispatched: Schema.Boolean
+}) {
+  override get message(): string {
+    const advice = this.mayHaveDispatched
+      ? " The write may have arrived: it is replayed only with the same Idempotency-Key."
+      : " Check the network and XQUIK_BASE_URL."
+    return `Could not complete ${this.method} ${this.path}: ${this.reason}.${advice}`
+  }
+}
+
+/**
+ * No complete answer within the configured timeout.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  method: Schema.String,
+  path: Schema.String,
+  timeout: Schema.DurationFromSelf,
+  mayHaveDispatched: Schema.Boolean
+}) {
+  override get message(): string {
+    return `No answer to ${this.method} ${this.path} within ${Duration.format(this.timeout)}. Raise XQUIK_TIMEOUT or check the network.`
+  }
+}
+
+/**
+ * The answer could not be read: not JSON, or a field of the wrong shape. `fieldPath` names the
+ * field (`$` for the whole body).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", {
+  method: Schema.String,
+  path: Schema.String,
+  status: Schema.Number,
+  fieldPath: Schema.String,
+  reason: Schema.String,
+  requestId: Schema.optionalWith(Schema.String, { exact: true }),
+  mayHaveDispatched: Schema.Boolean
+}) {
+  override get message(): string {
+    return `Xquik answered ${this.status} to ${this.method} ${this.path} with a body this client cannot read (at ${this.fieldPath}: ${this.reason}). This is a server or proxy fault; report the request id if it persists.`
+  }
+}
+
+/**
+ * The answer was larger than the configured cap; it was cut off while it was read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  method: Schema.String,
+  path: Schema.String,
+  status: Schema.Number,
+  limitBytes: Schema.Number,
+  mayHaveDispatched: Schema.Boolean
+}) {
+  override get message(): string {
+    return `The answer to ${this.method} ${this.path} exceeded ${this.limitBytes} bytes and was cut off. Raise maxResponseBytes only if you trust the server.`
+  }
+}
+
+/**
+ * A `statusUrl` or `Location` pointed outside the configured origin and API path; it was not
+ * followed, so the credential never left for another host.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CrossOriginStatusUrl extends Schema.TaggedError<CrossOriginStatusUrl>()("CrossOriginStatusUrl", {
+  url: Schema.String,
+  allowedPrefix: Schema.String
+}) {
+  override get message(): string {
+    return `Refused to follow ${JSON.stringify(this.url)}: it is not under ${this.allowedPrefix}. The credential is only sent to the configured origin.`
+  }
+}
+
+/**
+ * The text is not a write action id. Raised before any request.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidWriteActionId extends Schema.TaggedError<InvalidWriteActionId>()("InvalidWriteActionId", {
+  /** The rejected input, shortened to 80 characters and with control characters escaped. */
+  input: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.input} is not a write action id: ${this.reason}. Use the writeActionId from the write's answer.`
+  }
+}
+
+/**
+ * The configuration is unusable: no credential, two credentials, a bad base URL or duration.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  /** The environment variables or options involved. */
+  variables: Schema.Array(Schema.String),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Configuration error (${this.variables.join(", ")}): ${this.reason}`
+  }
+}
+
+/**
+ * Any error an HTTP call to Xquik can end with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type XquikError =
+  | Unauthenticated
+  | PaymentRequired
+  | Forbidden
+  | NotFound
+  | InvalidRequest
+  | IdempotencyConflict
+  | RateLimited
+  | Unprocessable
+  | ServerError
+  | Transport
+  | Timeout
+  | MalformedResponse
+  | ResponseTooLarge
+  | CrossOriginStatusUrl
+  | InvalidWriteActionId
+
+/**
+ * The tags of {@link XquikError}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const xquikErrorTags: ReadonlyArray<XquikError["_tag"]> = [
+  "Unauthenticated",
+  "PaymentRequired",
+  "Forbidden",
+  "NotFound",
+  "InvalidRequest",
+  "IdempotencyConflict",
+  "RateLimited",
+  "Unprocessable",
+  "ServerError",
+  "Transport",
+  "Timeout",
+  "MalformedResponse",
+  "ResponseTooLarge",
+  "CrossOriginStatusUrl",
+  "InvalidWriteActionId"
+]
+
+const tagSet: ReadonlySet<string> = new Set(xquikErrorTags)
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isXquikError = (u: unknown): u is XquikError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tagSet.has(u._tag)
+
+/**
+ * Whether a failed write may have reached X. Errors that never touched the network (a bad id, a
+ * refused URL) say `false`.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const mayHaveDispatched = (error: XquikError): boolean =>
+  "mayHaveDispatched" in error ? error.mayHaveDispatched : false

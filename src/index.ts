@@ -1,0 +1,39 @@
+/**
+ * xquik-write-queue: get X writes made through the Xquik API to a known outcome exactly once,
+ * and keep a durable record of each.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The write action status record (contracts A and B), ids, credits and `outcome`.
+ *
+ * @since 0.1.0
+ */
+export * as WriteAction from "./WriteAction.js"
+
+/**
+ * The writes (tweet, reply, DM, like, follow, …) and `IdempotencyKey`.
+ *
+ * @since 0.1.0
+ */
+export * as WriteRequest from "./WriteRequest.js"
+/**
+ * The API client on `@effect/platform`'s `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export * as XquikClient from "./XquikClient.js"
+
+/**
+ * Base URL, credential, timeouts and retry policy.
+ *
+ * @since 0.1.0
+ */
+export * as XquikConfig from "./XquikConfig.js"
+/**
+ * Every typed error.
+ *
+ * @since 0.1.0
+ */
+export * as XquikError from "./XquikError.js"

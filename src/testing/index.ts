@@ -1,0 +1,6 @@
+/**
+ * Test support: the Xquik API simulator.
+ *
+ * @since 0.1.0
+ */
+export * from "./XquikSimulator.js"
