@@ -18,7 +18,10 @@ const program = Effect.gen(function* () {
   yield* Console.error(`simulator listening at ${sim.baseUrl}`)
 
   const key = WriteRequest.IdempotencyKey.make()
-  const submitted = yield* client.submit(WriteRequest.tweet({ account: "@demo", text: "Hello from xquik-write-queue" }), key)
+  const submitted = yield* client.submit(
+    WriteRequest.tweet({ account: "@demo", text: "Hello from xquik-write-queue" }),
+    key
+  )
   if (submitted._tag !== "Recorded") return yield* Effect.dieMessage(`unexpected ${submitted._tag}`)
 
   let observation = submitted.observation
@@ -26,7 +29,9 @@ const program = Effect.gen(function* () {
   while (!WriteAction.isTerminal(observation.record)) {
     // Server first: Retry-After, then pollAfterMs, then one second.
     const delay = Option.getOrElse(
-      Option.orElse(observation.retryAfter, () => Option.map(WriteAction.pollAfterMs(observation.record), Duration.millis)),
+      Option.orElse(observation.retryAfter, () =>
+        Option.map(WriteAction.pollAfterMs(observation.record), Duration.millis)
+      ),
       () => Duration.seconds(1)
     )
     yield* Effect.sleep(delay)
@@ -43,10 +48,18 @@ const program = Effect.gen(function* () {
     })
   )
   const stats = yield* sim.stats
-  yield* Console.error(`simulator: ${stats.requests} requests, ${stats.pollsAfterTerminal} polls after terminal, ${stats.duplicateDispatches} duplicate dispatches`)
+  yield* Console.error(
+    `simulator: ${stats.requests} requests, ${stats.pollsAfterTerminal} polls after terminal, ${stats.duplicateDispatches} duplicate dispatches`
+  )
 })
 
 program.pipe(
-  Effect.provide(Sim.layerWithClient({ retryAfterSeconds: 0, pollAfterMs: 250, script: [Sim.Steps.accepted(), Sim.Steps.dispatching(), Sim.Steps.pending(), Sim.Steps.success()] })),
+  Effect.provide(
+    Sim.layerWithClient({
+      retryAfterSeconds: 0,
+      pollAfterMs: 250,
+      script: [Sim.Steps.accepted(), Sim.Steps.dispatching(), Sim.Steps.pending(), Sim.Steps.success()]
+    })
+  ),
   NodeRuntime.runMain
 )
