@@ -413,6 +413,38 @@ export type WriteAction = XWriteAction | SeedWriteAction
 export const isLive = (record: WriteAction): record is XWriteAction => "object" in record
 
 // ---------------------------------------------------------------------------------------------
+// observation
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One answer to a status read (or a write): the record, and what the HTTP answer said around it.
+ *
+ * - `httpStatus`: 200 (terminal) or 202 (active) for reads; a write's answer may also be 402 or
+ *   503 with a record.
+ * - `retryAfter`: the `Retry-After` header, clamped to [0 s, 24 h].
+ * - `location`: the `Location` header (relative, origin-based).
+ * - `requestId`: the `X-Request-Id` header.
+ * - `receivedAt`: when the answer was received, in UTC milliseconds from effect's `Clock`.
+ *
+ * @since 0.1.0
+ * @category observation
+ */
+export const Observation = Schema.Struct({
+  record: Schema.typeSchema(WriteAction),
+  httpStatus: Schema.Number,
+  retryAfter: Schema.OptionFromSelf(Schema.DurationFromSelf),
+  location: Schema.OptionFromSelf(Schema.String),
+  requestId: Schema.OptionFromSelf(Schema.String),
+  receivedAt: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category observation
+ */
+export interface Observation extends Schema.Schema.Type<typeof Observation> {}
+
+// ---------------------------------------------------------------------------------------------
 // decoding
 // ---------------------------------------------------------------------------------------------
 

@@ -42,24 +42,13 @@ import * as XquikError from "./XquikError.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * One answer to a status read (or a write): the record, and what the HTTP answer said around it.
+ * One answer to a status read: the record and the HTTP answer around it. See
+ * {@link WriteAction.Observation}.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Observation {
-  readonly record: WriteAction.WriteAction
-  /** 200 (terminal) or 202 (active) for reads; a write's answer may also be 402 or 503 with a record. */
-  readonly httpStatus: number
-  /** The `Retry-After` header, clamped to [0 s, 24 h]. */
-  readonly retryAfter: Option.Option<Duration.Duration>
-  /** The `Location` header (relative, origin-based). */
-  readonly location: Option.Option<string>
-  /** The `X-Request-Id` header. */
-  readonly requestId: Option.Option<string>
-  /** When the answer was received, in UTC milliseconds from effect's `Clock`. */
-  readonly receivedAt: number
-}
+export type Observation = WriteAction.Observation
 
 /**
  * What a write's answer was.

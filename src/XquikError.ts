@@ -10,6 +10,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as WriteAction from "./WriteAction.js"
 
 /**
  * The follow-up the API asks for, when an error body carries one.
@@ -330,6 +331,75 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 }) {
   override get message(): string {
     return `Configuration error (${this.variables.join(", ")}): ${this.reason}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// outcomes that reach the caller as errors
+// ---------------------------------------------------------------------------------------------
+
+const ObservationType = Schema.typeSchema(WriteAction.Observation)
+const RecordType = Schema.typeSchema(WriteAction.WriteAction)
+
+/**
+ * The write reached a terminal `failed` status. Nothing more will happen to it. A new write is
+ * allowed only when `safeToRetry` is true, with a NEW key, and only if you want it.
+ *
+ * @since 0.1.0
+ * @category outcomes
+ */
+export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {
+  writeActionId: Schema.String,
+  errorCode: Schema.optionalWith(Schema.String, { exact: true }),
+  detail: Schema.optionalWith(Schema.String, { exact: true }),
+  safeToRetry: Schema.Boolean,
+  nextAction: Schema.optionalWith(Schema.typeSchema(WriteAction.NextAction), { exact: true }),
+  record: RecordType
+}) {
+  override get message(): string {
+    const head = `Write action ${this.writeActionId} failed${this.errorCode === undefined ? "" : ` (${this.errorCode})`}`
+    const advice = this.safeToRetry
+      ? " Nothing was dispatched: a new write with a NEW Idempotency-Key is safe if you want one."
+      : " Fix the account, target, content or billing before sending a new write."
+    return `${withDetail(head, this.detail)}.${advice}`
+  }
+}
+
+/**
+ * The write expired before it was confirmed. It may be on X: verify it there, and never resend
+ * it automatically.
+ *
+ * @since 0.1.0
+ * @category outcomes
+ */
+export class WriteExpired extends Schema.TaggedError<WriteExpired>()("WriteExpired", {
+  writeActionId: Schema.String,
+  errorCode: Schema.optionalWith(Schema.String, { exact: true }),
+  detail: Schema.optionalWith(Schema.String, { exact: true }),
+  record: RecordType
+}) {
+  override get message(): string {
+    return `Write action ${this.writeActionId} expired before it was confirmed. It may be on X: verify it there; do not resend it automatically.`
+  }
+}
+
+/**
+ * Polling ran past its bound (`maxWait`, the record's `expiresAt`, or the end of the schedule)
+ * while the write was still pending. The write may still complete: poll it again later; never
+ * resend it.
+ *
+ * @since 0.1.0
+ * @category outcomes
+ */
+export class StillPending extends Schema.TaggedError<StillPending>()("StillPending", {
+  writeActionId: Schema.String,
+  lastObservation: Schema.OptionFromSelf(ObservationType),
+  polls: Schema.Number,
+  waited: Schema.DurationFromSelf
+}) {
+  override get message(): string {
+    const status = this.lastObservation._tag === "Some" ? this.lastObservation.value.record.status : "not yet polled"
+    return `Write action ${this.writeActionId} is still pending (${status}) after ${this.polls} poll(s) over ${Duration.format(this.waited)}. Poll it again later; never resend it.`
   }
 }
 

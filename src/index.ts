@@ -6,12 +6,35 @@
  */
 
 /**
+ * Polling a write action to its outcome: `polls`, `awaitOutcome`, `resolve`, schedules.
+ *
+ * @since 0.1.0
+ */
+export * as Polling from "./Polling.js"
+/**
+ * The queue-state row and `fromWriteAction`.
+ *
+ * @since 0.1.0
+ */
+export * as QueueRow from "./QueueRow.js"
+/**
+ * A shared rate budget per account.
+ *
+ * @since 0.1.0
+ */
+export * as RateBudget from "./RateBudget.js"
+/**
+ * Resolvers for each outcome, and their combinators.
+ *
+ * @since 0.1.0
+ */
+export * as Resolver from "./Resolver.js"
+/**
  * The write action status record (contracts A and B), ids, credits and `outcome`.
  *
  * @since 0.1.0
  */
 export * as WriteAction from "./WriteAction.js"
-
 /**
  * The writes (tweet, reply, DM, like, follow, …) and `IdempotencyKey`.
  *
@@ -24,7 +47,6 @@ export * as WriteRequest from "./WriteRequest.js"
  * @since 0.1.0
  */
 export * as XquikClient from "./XquikClient.js"
-
 /**
  * Base URL, credential, timeouts and retry policy.
  *

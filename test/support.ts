@@ -96,3 +96,33 @@ export const recordingTracer = () => {
   })
   return { tracer, spans }
 }
+
+/**
+ * Waits (in real time) until some fiber sleeps on the TestClock until a time in
+ * (now, now + withinMs], and returns the earliest such time. Longer sleeps (request timeouts set
+ * to a day in these tests, maxWait timers) are not counted.
+ */
+export const awaitWake = (withinMs: number) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const now = yield* TestClock.currentTimeMillis
+      const due = Chunk.toReadonlyArray(yield* TestClock.sleeps()).filter((t) => t > now && t <= now + withinMs)
+      if (due.length > 0) return Math.min(...due)
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`no fiber went to sleep within ${withinMs} ms`)
+      yield* liveSleep(1)
+    }
+  })
+
+/** Advances the TestClock to the next wake-up within `withinMs` (see {@link awaitWake}). */
+export const wakeNext = (withinMs: number) =>
+  Effect.flatMap(awaitWake(withinMs), (at) =>
+    Effect.flatMap(TestClock.currentTimeMillis, (now) => TestClock.adjust(at - now))
+  )
+
+/** Waits (in real time) until some fiber sleeps on the TestClock until exactly `at`. */
+export const awaitWakeAt = (at: number) =>
+  eventually(
+    Effect.map(TestClock.sleeps(), (sleeps) => Chunk.some(sleeps, (t) => t === at)),
+    `a fiber sleeping until ${at}`
+  )

@@ -57,6 +57,16 @@ export const StatusStep = Schema.TaggedStruct("Status", {
   retryAfter: optional(Schema.Number),
   pollAfterMs: optional(Schema.NullOr(Schema.Number)),
   expiresInMs: optional(Schema.Number),
+  nextAction: optional(
+    Schema.NullOr(
+      Schema.Struct({
+        type: Schema.String,
+        url: optional(Schema.String),
+        afterMs: optional(Schema.Number),
+        requiresNewIdempotencyKey: optional(Schema.Boolean)
+      })
+    )
+  ),
   httpStatus: optional(Schema.Number),
   headers: optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
@@ -283,8 +293,8 @@ export interface Options {
   readonly script?: ScriptFor | ReadonlyArray<Step>
   /** `Retry-After` (seconds) on every 202; 0 omits it. Default 1. */
   readonly retryAfterSeconds?: number
-  /** `pollAfterMs` on every pending record. Default 1000. */
-  readonly pollAfterMs?: number
+  /** `pollAfterMs` on every pending record (null: none). Default 1000. */
+  readonly pollAfterMs?: number | null
   /** How early a poll may arrive before a Retry-After ends without counting as a violation. */
   readonly retryAfterToleranceMs?: number
   /** Keep a log of every request (default true). */
@@ -495,7 +505,7 @@ export const make = (
     const basePath = (options.basePath ?? "/api/v1").replace(/\/+$/, "")
     const apiKey = options.apiKey ?? defaultApiKey
     const retryAfterSeconds = options.retryAfterSeconds ?? 1
-    const pollAfterMs = options.pollAfterMs ?? 1000
+    const pollAfterMs = options.pollAfterMs === undefined ? 1000 : options.pollAfterMs
     const tolerance = options.retryAfterToleranceMs ?? 5
     const keepLog = options.keepLog ?? true
     let scriptFor: ScriptFor = toScriptFor(options.script ?? defaultScript)
@@ -609,13 +619,16 @@ export const make = (
         target: a.targetId === null || a.targetType === null ? null : { type: a.targetType, id: a.targetId },
         targetId: a.targetId,
         result: success ? { type: resultType, id: a.resultId ?? undefined } : null,
-        nextAction: terminal
-          ? status === "failed" && safeToRetry
-            ? { type: "retry", requiresNewIdempotencyKey: true }
-            : status === "expired"
-              ? { type: "verify_result" }
-              : null
-          : { type: "poll", url: statusUrl(a.id), ...(poll === null ? {} : { afterMs: poll }) },
+        nextAction:
+          step.nextAction !== undefined
+            ? step.nextAction
+            : terminal
+              ? status === "failed" && safeToRetry
+                ? { type: "retry", requiresNewIdempotencyKey: true }
+                : status === "expired"
+                  ? { type: "verify_result" }
+                  : null
+              : { type: "poll", url: statusUrl(a.id), ...(poll === null ? {} : { afterMs: poll }) },
         sendDispatched: status !== "accepted",
         success,
         idempotent: replay,

@@ -1,0 +1,383 @@
+/**
+ * The queue-state row: the seed page's "one queue-state row" per write, extended with what an
+ * outbox needs to send exactly once (the key, the request, the attempts) and what a worker needs
+ * to schedule (`next_poll_at`).
+ *
+ * `fromWriteAction(record, previous)` applies the seed's rules, and rows are monotonic: a
+ * terminal row never goes back, `confirmation_attempts` never decreases, and late or
+ * out-of-order answers are ignored.
+ *
+ * @since 0.1.0
+ */
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as WriteAction from "./WriteAction.js"
+import * as WriteRequest from "./WriteRequest.js"
+
+/**
+ * Row statuses that exist before the API has answered. Every other status is the API's own
+ * (`accepted`, `dispatching`, `pending_confirmation`, `success`, `failed`, `expired`, or an
+ * unknown one, kept).
+ *
+ * - `queued`: persisted with its key and request; nothing sent yet.
+ * - `send_started`: the send began; it may have reached the API.
+ * - `send_unknown`: the send may have reached the API but no answer was read; it is replayed
+ *   with the SAME key until the API answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const localStatuses = ["queued", "send_started", "send_unknown"] as const
+
+const NonNegativeInt = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+const Millis = Schema.Number
+
+/**
+ * The row. Times are UTC milliseconds; credits are exact digit strings.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const QueueRow = Schema.Struct({
+  /** Primary key (a UUID). */
+  job_id: Schema.String,
+  /** The key the write is (or was) sent with. Unique. */
+  idempotency_key: Schema.NullOr(Schema.String),
+  /** The X account making the write. */
+  account: Schema.NullOr(Schema.String),
+  /** `create_tweet`, `send_dm`, … */
+  action: Schema.NullOr(Schema.String),
+  /** The request, stored before any network call so a replay sends the same bytes. */
+  request_payload: Schema.NullOr(WriteRequest.WriteRequest),
+  /** The API's request fingerprint, when it gave one. */
+  request_hash: Schema.NullOr(Schema.String),
+  /** Unique. Null until the API answered with one. */
+  write_action_id: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  terminal: Schema.Boolean,
+  result_id: Schema.NullOr(Schema.String),
+  result_type: Schema.NullOr(Schema.String),
+  target_id: Schema.NullOr(Schema.String),
+  charged: Schema.Boolean,
+  charged_credits: WriteAction.Credits,
+  media: Schema.NullOr(WriteAction.Media),
+  send_dispatched: Schema.Boolean,
+  confirmation_attempts: NonNegativeInt,
+  /** The relative path polled: `/api/v1/x/write-actions/{id}` or the record's `statusUrl`. */
+  poll_endpoint: Schema.NullOr(Schema.String),
+  error_code: Schema.NullOr(Schema.String),
+  message: Schema.NullOr(Schema.String),
+  safe_to_retry: Schema.Boolean,
+  next_action: Schema.NullOr(WriteAction.NextAction),
+  /** How many keys this job has been sent with (1 unless retried with a new key). */
+  attempts: NonNegativeInt,
+  /** Status reads made for this job. */
+  polls: NonNegativeInt,
+  /** The caller's own data. */
+  metadata: Schema.NullOr(WriteAction.JsonObject),
+  created_at: Millis,
+  updated_at: Millis,
+  /** When the worker should next look at the row; null once terminal. */
+  next_poll_at: Schema.NullOr(Millis),
+  completed_at: Schema.NullOr(Millis)
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export interface QueueRow extends Schema.Schema.Type<typeof QueueRow> {}
+
+/**
+ * The row as JSON (what stores persist and the CLI prints).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export type Encoded = Schema.Schema.Encoded<typeof QueueRow>
+
+/**
+ * A row for a write that has not been sent: its job id, key and request, status `queued`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const queued = (options: {
+  readonly jobId: string
+  readonly idempotencyKey: WriteRequest.IdempotencyKey
+  readonly request: WriteRequest.WriteRequest
+  readonly metadata?: Readonly<Record<string, unknown>> | null
+  readonly now: number
+}): QueueRow => ({
+  ...blank(options.jobId, options.now),
+  idempotency_key: options.idempotencyKey,
+  account: options.request.account,
+  action: WriteRequest.action(options.request),
+  request_payload: options.request,
+  target_id: WriteRequest.targetId(options.request) ?? null,
+  metadata: options.metadata ?? null,
+  attempts: 1,
+  next_poll_at: options.now
+})
+
+/**
+ * A row for a write action sent elsewhere (adopted by id), status `accepted` until polled.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tracked = (options: {
+  readonly jobId: string
+  readonly writeActionId: string
+  readonly metadata?: Readonly<Record<string, unknown>> | null
+  readonly now: number
+}): QueueRow => ({
+  ...blank(options.jobId, options.now),
+  write_action_id: options.writeActionId,
+  status: "accepted",
+  send_dispatched: true,
+  poll_endpoint: `/api/v1/x/write-actions/${encodeURIComponent(options.writeActionId)}`,
+  metadata: options.metadata ?? null,
+  next_poll_at: options.now
+})
+
+const blank = (jobId: string, now: number): QueueRow => ({
+  job_id: jobId,
+  idempotency_key: null,
+  account: null,
+  action: null,
+  request_payload: null,
+  request_hash: null,
+  write_action_id: null,
+  status: "queued",
+  terminal: false,
+  result_id: null,
+  result_type: null,
+  target_id: null,
+  charged: false,
+  charged_credits: WriteAction.zeroCredits,
+  media: null,
+  send_dispatched: false,
+  confirmation_attempts: 0,
+  poll_endpoint: null,
+  error_code: null,
+  message: null,
+  safe_to_retry: false,
+  next_action: null,
+  attempts: 0,
+  polls: 0,
+  metadata: null,
+  created_at: now,
+  updated_at: now,
+  next_poll_at: null,
+  completed_at: null
+})
+
+// Pending statuses in lifecycle order; an answer earlier in it than the row is a late answer.
+const pendingRank: Readonly<Record<string, number>> = { accepted: 0, dispatching: 1, pending_confirmation: 2 }
+
+/**
+ * The note stored on an expired row.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const expiredNote =
+  "The write expired before it was confirmed. It may be on X: verify it there before any new write."
+
+const nullable = <A>(o: Option.Option<A>): A | null => Option.getOrNull(o)
+
+/**
+ * Folds a status record into the row, with the seed's rules:
+ *
+ * - pending: keeps `write_action_id`, status, `send_dispatched`, `confirmation_attempts`, media
+ *   and `target_id`; `charged` is false, `charged_credits` "0", `result_id` null;
+ * - success: stores the result id (`result.id`, then `tweetId`, `messageId`, …), the charged
+ *   credits and media, and completes the row;
+ * - failed: stores the message and error code, `safe_to_retry`, `charged_credits` "0", no result;
+ * - expired: stores the error and a note to verify on X.
+ *
+ * Monotonic: a terminal `previous` is returned unchanged; a pending answer with fewer
+ * confirmation attempts, or earlier in the lifecycle, than `previous` is ignored;
+ * `send_dispatched` never goes back to false.
+ *
+ * `at` (UTC ms) stamps `updated_at` and `completed_at`; without `previous`, a new job id is drawn.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * declare const record: import("xquik-write-queue").WriteAction.WriteAction
+ * const row = QueueRow.fromWriteAction(record)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromWriteAction = (
+  record: WriteAction.WriteAction,
+  previous?: QueueRow,
+  at: number = Date.now()
+): QueueRow => {
+  if (previous?.terminal) return previous
+  const outcome = WriteAction.outcome(record)
+  const attempts = record.confirmationAttempts ?? previous?.confirmation_attempts ?? 0
+  if (previous !== undefined && previous.write_action_id === record.writeActionId && outcome._tag === "Pending") {
+    const before = pendingRank[previous.status]
+    const now = pendingRank[record.status]
+    if (attempts < previous.confirmation_attempts || (before !== undefined && now !== undefined && now < before)) {
+      return previous
+    }
+  }
+  const base = previous ?? blank(globalThis.crypto.randomUUID(), at)
+  const live = WriteAction.isLive(record) ? record : undefined
+  const common: QueueRow = {
+    ...base,
+    write_action_id: record.writeActionId,
+    action: base.action ?? record.action,
+    request_hash: base.request_hash ?? live?.request.hash ?? live?.requestHash ?? null,
+    status: record.status,
+    terminal: outcome._tag !== "Pending",
+    target_id: nullable(WriteAction.targetId(record)) ?? base.target_id,
+    media: nullable(WriteAction.media(record)) ?? base.media,
+    send_dispatched: base.send_dispatched || record.sendDispatched,
+    confirmation_attempts: Math.max(base.confirmation_attempts, attempts),
+    poll_endpoint: WriteAction.pollEndpoint(record),
+    next_action: nullable(WriteAction.nextAction(record)),
+    updated_at: at,
+    charged: false,
+    charged_credits: WriteAction.zeroCredits,
+    result_id: null,
+    result_type: null,
+    safe_to_retry: false
+  }
+  switch (outcome._tag) {
+    case "Pending":
+      return { ...common, error_code: null, message: record.message ?? null, completed_at: null }
+    case "Succeeded":
+      return {
+        ...common,
+        result_id: nullable(outcome.resultId),
+        result_type: nullable(outcome.resultType),
+        charged: record.charged,
+        charged_credits: record.chargedCredits,
+        error_code: null,
+        message: record.message ?? null,
+        next_poll_at: null,
+        completed_at: at
+      }
+    case "Failed":
+      return {
+        ...common,
+        error_code: nullable(outcome.errorCode) ?? "failed",
+        message: nullable(outcome.message),
+        safe_to_retry: outcome.safeToRetry,
+        next_poll_at: null,
+        completed_at: at
+      }
+    case "Expired":
+      return {
+        ...common,
+        error_code: nullable(outcome.errorCode) ?? "expired",
+        message: Option.match(outcome.message, { onNone: () => expiredNote, onSome: (m) => `${m} ${expiredNote}` }),
+        next_poll_at: null,
+        completed_at: at
+      }
+  }
+}
+
+/**
+ * Folds an observation into the row: {@link fromWriteAction} at the observation's receipt time,
+ * counting the poll.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromObservation = (observation: WriteAction.Observation, previous?: QueueRow): QueueRow => {
+  if (previous?.terminal) return previous
+  const next = fromWriteAction(observation.record, previous, observation.receivedAt)
+  return { ...next, polls: (previous?.polls ?? 0) + 1 }
+}
+
+/**
+ * What a row says about its job.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export type RowOutcome = "succeeded" | "failed" | "expired" | "pending" | "queued" | "send_unknown"
+
+/**
+ * @since 0.1.0
+ * @category getters
+ */
+export const outcome = (row: QueueRow): RowOutcome => {
+  if (row.terminal) return row.status === "success" ? "succeeded" : row.status === "expired" ? "expired" : "failed"
+  if (row.status === "queued") return "queued"
+  if (row.status === "send_unknown" || row.status === "send_started") return "send_unknown"
+  return "pending"
+}
+
+/**
+ * The seed page's row example: `job_id`, `write_action_id`, `status`, `published_tweet_id`,
+ * `reply_to_tweet_id`, `charged`, `charged_credits`, `media`.
+ *
+ * @since 0.1.0
+ * @category seed
+ */
+export const SeedRow = Schema.Struct({
+  job_id: Schema.String,
+  write_action_id: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  published_tweet_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
+  message_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
+  reply_to_tweet_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
+  charged: Schema.Boolean,
+  charged_credits: WriteAction.Credits,
+  media: Schema.NullOr(WriteAction.Media)
+})
+
+/**
+ * @since 0.1.0
+ * @category seed
+ */
+export interface SeedRow extends Schema.Schema.Type<typeof SeedRow> {}
+
+/**
+ * The row in the seed page's shape.
+ *
+ * @since 0.1.0
+ * @category seed
+ */
+export const toSeedRow = (row: QueueRow): SeedRow => {
+  const replyTo = row.request_payload?._tag === "CreateTweet" ? (row.request_payload.replyToTweetId ?? null) : null
+  return {
+    job_id: row.job_id,
+    write_action_id: row.write_action_id,
+    status: row.status,
+    ...(row.result_type === "tweet" || (row.result_type === null && row.action === "create_tweet")
+      ? { published_tweet_id: row.result_id }
+      : {}),
+    ...(row.result_type === "direct_message" ? { message_id: row.result_id } : {}),
+    ...(replyTo !== null ? { reply_to_tweet_id: replyTo } : {}),
+    charged: row.charged,
+    charged_credits: row.charged_credits,
+    media: row.media
+  }
+}
+
+/**
+ * Encodes a row to JSON-ready data.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode: (row: QueueRow) => Encoded = Schema.encodeSync(QueueRow)
+
+/**
+ * Decodes a row from JSON-ready data.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const decode = Schema.decodeUnknownEither(QueueRow)
