@@ -403,6 +403,60 @@ export class StillPending extends Schema.TaggedError<StillPending>()("StillPendi
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// the store
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The row's lease has passed to another worker (or was released): this worker must not write it.
+ * Nothing was changed.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
+  jobId: Schema.String,
+  workerId: Schema.String
+}) {
+  override get message(): string {
+    return `Worker ${this.workerId} no longer holds the lease on job ${this.jobId}; another worker took it over. Nothing was written.`
+  }
+}
+
+/**
+ * The store failed: unreachable, full, busy, or a statement failed. `code` is the driver's code
+ * when there is one (`SQLITE_FULL`, `SQLITE_BUSY`, `ECONNREFUSED`, a PostgreSQL SQLSTATE, …).
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  reason: Schema.String,
+  code: Schema.optionalWith(Schema.String, { exact: true })
+}) {
+  override get message(): string {
+    return `The queue store failed to ${this.operation}${this.code === undefined ? "" : ` (${this.code})`}: ${this.reason}`
+  }
+}
+
+/**
+ * A stored row cannot be read: a column holds what no row may hold (e.g. broken JSON). The other
+ * rows are still served.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class StoreCorrupt extends Schema.TaggedError<StoreCorrupt>()("StoreCorrupt", {
+  jobId: Schema.String,
+  column: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Job ${this.jobId} is corrupt in the store (column ${this.column}: ${this.reason}). Inspect or delete that row; the others are unaffected.`
+  }
+}
+
 /**
  * Any error an HTTP call to Xquik can end with.
  *

@@ -18,6 +18,12 @@ export * as Polling from "./Polling.js"
  */
 export * as QueueRow from "./QueueRow.js"
 /**
+ * The queue store tag, leases, and the in-memory layer.
+ *
+ * @since 0.1.0
+ */
+export * as QueueStore from "./QueueStore.js"
+/**
  * A shared rate budget per account.
  *
  * @since 0.1.0
@@ -29,6 +35,12 @@ export * as RateBudget from "./RateBudget.js"
  * @since 0.1.0
  */
 export * as Resolver from "./Resolver.js"
+/**
+ * The SQL store: SQLite (embedded default) and PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as SqlQueueStore from "./SqlQueueStore.js"
 /**
  * The write action status record (contracts A and B), ids, credits and `outcome`.
  *

@@ -1,0 +1,322 @@
+/**
+ * Durable queue-state rows, with leases so that several workers never touch one row at once.
+ *
+ * `QueueStore` is one tag with three layers: {@link layerMemory} here, and the SQL store
+ * (SQLite, the embedded default, and PostgreSQL for several workers or machines) in
+ * `SqlQueueStore`. Time comes from effect's `Clock`, so tests drive leases with `TestClock`.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { checkClaim } from "./internal/claim.js"
+import type * as QueueRow from "./QueueRow.js"
+import { LeaseLost, type StoreCorrupt, StoreError } from "./XquikError.js"
+
+/**
+ * A worker's hold on a row, until `expiresAt` (UTC ms). `token` is new for every claim, so a
+ * worker whose lease expired and was claimed again (even by itself) cannot write with the old one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lease {
+  readonly jobId: string
+  readonly workerId: string
+  readonly token: string
+  readonly expiresAt: number
+}
+
+/**
+ * A claimed row and its lease.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Claimed {
+  readonly row: QueueRow.QueueRow
+  readonly lease: Lease
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClaimOptions {
+  readonly limit: number
+  readonly workerId: string
+  readonly leaseFor: Duration.DurationInput
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListOptions {
+  readonly status?: string | undefined
+  readonly limit?: number | undefined
+  /** From a previous page's `nextCursor`. */
+  readonly cursor?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Page {
+  readonly rows: ReadonlyArray<QueueRow.QueueRow>
+  readonly nextCursor: Option.Option<string>
+}
+
+/**
+ * Errors a store operation can end with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StoreFailure = StoreError | StoreCorrupt
+
+/**
+ * The store's interface.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface QueueStoreShape {
+  /**
+   * Persists a new row. Idempotent on the idempotency key (and on the write action id of a tracked
+   * row): a repeat returns the row already stored, unchanged.
+   */
+  readonly enqueue: (row: QueueRow.QueueRow) => Effect.Effect<QueueRow.QueueRow, StoreFailure>
+  readonly get: (jobId: string) => Effect.Effect<Option.Option<QueueRow.QueueRow>, StoreFailure>
+  readonly findByWriteActionId: (id: string) => Effect.Effect<Option.Option<QueueRow.QueueRow>, StoreFailure>
+  readonly findByIdempotencyKey: (key: string) => Effect.Effect<Option.Option<QueueRow.QueueRow>, StoreFailure>
+  /**
+   * Atomically leases up to `limit` rows whose `next_poll_at` has come, earliest first. A row is
+   * eligible when it is not terminal and is unleased or its lease has expired.
+   */
+  readonly claimDue: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreFailure>
+  /** Leases one row, if it is not terminal and not leased by someone else (due or not). */
+  readonly claim: (
+    jobId: string,
+    options: Omit<ClaimOptions, "limit">
+  ) => Effect.Effect<Option.Option<Claimed>, StoreFailure>
+  /**
+   * Writes the row. Fails with `LeaseLost`, changing nothing, when the lease has passed to
+   * someone else. With `release`, the lease is given up in the same write.
+   */
+  readonly save: (
+    row: QueueRow.QueueRow,
+    lease: Lease,
+    options?: { readonly release?: boolean }
+  ) => Effect.Effect<void, LeaseLost | StoreFailure>
+  /** Extends the lease by `leaseFor` from now. */
+  readonly renewLease: (
+    lease: Lease,
+    leaseFor: Duration.DurationInput
+  ) => Effect.Effect<Lease, LeaseLost | StoreFailure>
+  /** Gives the lease up (a no-op when it already passed to someone else). */
+  readonly release: (lease: Lease) => Effect.Effect<void, StoreFailure>
+  /** Rows in creation order, optionally of one status, a page at a time. */
+  readonly list: (options?: ListOptions) => Effect.Effect<Page, StoreFailure>
+  /** The number of rows per status. */
+  readonly counts: Effect.Effect<Readonly<Record<string, number>>, StoreFailure>
+}
+
+/**
+ * The store service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class QueueStore extends Context.Tag("xquik-write-queue/QueueStore")<QueueStore, QueueStoreShape>() {}
+
+/**
+ * The default page size of `list`, and its maximum.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const listLimits = { default: 100, max: 10_000 } as const
+
+/**
+ * A cursor is the position after the last row of a page: its creation time and job id.
+ *
+ * @since 0.1.0
+ * @category cursors
+ */
+export const encodeCursor = (row: Pick<QueueRow.QueueRow, "created_at" | "job_id">): string =>
+  Buffer.from(JSON.stringify([row.created_at, row.job_id]), "utf8").toString("base64url")
+
+/**
+ * Reads a cursor; a bad one is a `StoreError` naming it.
+ *
+ * @since 0.1.0
+ * @category cursors
+ */
+export const decodeCursor = (cursor: string): Effect.Effect<readonly [number, string], StoreError> => {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
+    if (Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "string") {
+      return Effect.succeed([value[0], value[1]] as const)
+    }
+  } catch {
+    // fall through
+  }
+  return Effect.fail(
+    new StoreError({
+      operation: "list",
+      reason: `${JSON.stringify(cursor.slice(0, 40))} is not a cursor from this store`
+    })
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// memory
+// ---------------------------------------------------------------------------------------------
+
+interface Entry {
+  row: QueueRow.QueueRow
+  lease: Lease | undefined
+}
+
+/**
+ * An in-memory store, with the same semantics as the SQL one (leases, idempotent enqueue,
+ * cursors). For tests, and for processes that need no durability.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
+  const entries = new Map<string, Entry>()
+  const byKey = new Map<string, string>()
+  const byWriteAction = new Map<string, string>()
+
+  const leasedByOther = (entry: Entry, now: number) => entry.lease !== undefined && entry.lease.expiresAt > now
+  const newToken = () => globalThis.crypto.randomUUID()
+  const holds = (entry: Entry | undefined, lease: Lease): entry is Entry => entry?.lease?.token === lease.token
+
+  const index = (row: QueueRow.QueueRow) => {
+    if (row.idempotency_key !== null) byKey.set(row.idempotency_key, row.job_id)
+    if (row.write_action_id !== null) byWriteAction.set(row.write_action_id, row.job_id)
+  }
+
+  const find = (map: Map<string, string>, key: string) =>
+    Effect.sync(() => Option.fromNullable(entries.get(map.get(key) ?? "")?.row))
+
+  const lease = (entry: Entry, workerId: string, token: string, expiresAt: number): Claimed => {
+    entry.lease = { jobId: entry.row.job_id, workerId, token, expiresAt }
+    return { row: entry.row, lease: entry.lease }
+  }
+
+  const store: QueueStoreShape = {
+    enqueue: (row) =>
+      Effect.sync(() => {
+        const existing =
+          (row.idempotency_key !== null ? byKey.get(row.idempotency_key) : undefined) ??
+          (row.write_action_id !== null ? byWriteAction.get(row.write_action_id) : undefined) ??
+          (entries.has(row.job_id) ? row.job_id : undefined)
+        const found = existing === undefined ? undefined : entries.get(existing)
+        if (found !== undefined) return found.row
+        entries.set(row.job_id, { row, lease: undefined })
+        index(row)
+        return row
+      }),
+    get: (jobId) => Effect.sync(() => Option.fromNullable(entries.get(jobId)?.row)),
+    findByWriteActionId: (id) => find(byWriteAction, id),
+    findByIdempotencyKey: (key) => find(byKey, key),
+    claimDue: (options) =>
+      Effect.flatMap(checkClaim(options), ({ limit, leaseMs }) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const due: Array<Entry> = []
+          for (const entry of entries.values()) {
+            const at = entry.row.next_poll_at
+            if (!entry.row.terminal && at !== null && at <= now && !leasedByOther(entry, now)) due.push(entry)
+          }
+          due.sort(
+            (a, b) => (a.row.next_poll_at ?? 0) - (b.row.next_poll_at ?? 0) || (a.row.job_id < b.row.job_id ? -1 : 1)
+          )
+          const token = newToken()
+          return due.slice(0, limit).map((entry) => lease(entry, options.workerId, token, now + leaseMs))
+        })
+      ),
+    claim: (jobId, options) =>
+      Effect.flatMap(checkClaim({ ...options, limit: 1 }), ({ leaseMs }) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const entry = entries.get(jobId)
+          if (entry === undefined || entry.row.terminal || leasedByOther(entry, now)) return Option.none()
+          return Option.some(lease(entry, options.workerId, newToken(), now + leaseMs))
+        })
+      ),
+    save: (row, held, options) =>
+      Effect.suspend((): Effect.Effect<void, LeaseLost | StoreError> => {
+        const entry = entries.get(row.job_id)
+        if (!holds(entry, held)) return Effect.fail(new LeaseLost({ jobId: row.job_id, workerId: held.workerId }))
+        const clash =
+          (row.write_action_id !== null && (byWriteAction.get(row.write_action_id) ?? row.job_id) !== row.job_id) ||
+          (row.idempotency_key !== null && (byKey.get(row.idempotency_key) ?? row.job_id) !== row.job_id)
+        if (clash) {
+          return Effect.fail(
+            new StoreError({
+              operation: "save",
+              reason: "another job already has this write action id or idempotency key",
+              code: "unique_violation"
+            })
+          )
+        }
+        entry.row = row
+        index(row)
+        if (options?.release === true) entry.lease = undefined
+        return Effect.void
+      }),
+    renewLease: (held, leaseFor) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const entry = entries.get(held.jobId)
+        if (!holds(entry, held)) return Effect.fail(new LeaseLost({ jobId: held.jobId, workerId: held.workerId }))
+        const renewed = { ...held, expiresAt: now + Duration.toMillis(Duration.decode(leaseFor)) }
+        entry.lease = renewed
+        return Effect.succeed(renewed)
+      }),
+    release: (held) =>
+      Effect.sync(() => {
+        const entry = entries.get(held.jobId)
+        if (holds(entry, held)) entry.lease = undefined
+      }),
+    list: (options = {}) =>
+      Effect.gen(function* () {
+        const limit = Math.min(Math.max(1, options.limit ?? listLimits.default), listLimits.max)
+        const after = options.cursor === undefined ? undefined : yield* decodeCursor(options.cursor)
+        const rows = [...entries.values()]
+          .map((e) => e.row)
+          .filter((r) => options.status === undefined || r.status === options.status)
+          .filter(
+            (r) => after === undefined || r.created_at > after[0] || (r.created_at === after[0] && r.job_id > after[1])
+          )
+          .sort((a, b) => a.created_at - b.created_at || (a.job_id < b.job_id ? -1 : 1))
+        const page = rows.slice(0, limit)
+        const last = page.at(-1)
+        return {
+          rows: page,
+          nextCursor: rows.length > limit && last !== undefined ? Option.some(encodeCursor(last)) : Option.none()
+        }
+      }),
+    counts: Effect.sync(() => {
+      const counts: Record<string, number> = {}
+      for (const { row } of entries.values()) counts[row.status] = (counts[row.status] ?? 0) + 1
+      return counts
+    })
+  }
+  return store
+})
+
+/**
+ * The in-memory store as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<QueueStore> = Layer.effect(QueueStore, makeMemory)
