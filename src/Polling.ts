@@ -104,19 +104,29 @@ const millis = (input: Duration.DurationInput | undefined, fallback: number): nu
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
 
 /**
- * The server's hint in an observation, in priority order: Retry-After, then `nextAction.afterMs`
- * when the next action is `poll`, then `pollAfterMs`.
+ * The server's hint in an observation; see {@link WriteAction.serverHint}.
  *
  * @since 0.1.0
  * @category delays
  */
-export const serverHint = (observation: WriteAction.Observation): Option.Option<number> => {
-  if (Option.isSome(observation.retryAfter)) return Option.some(Duration.toMillis(observation.retryAfter.value))
-  const next = WriteAction.nextAction(observation.record)
-  if (Option.isSome(next) && next.value.type === "poll" && next.value.afterMs !== undefined) {
-    return Option.some(next.value.afterMs)
-  }
-  return WriteAction.pollAfterMs(observation.record)
+export const serverHint = WriteAction.serverHint
+
+/**
+ * Clamps a server hint to `[minDelay, maxDelay]` (defaults 250 ms and 5 minutes).
+ *
+ * @since 0.1.0
+ * @category delays
+ */
+export const clampHint = (
+  hintMs: number,
+  options: {
+    readonly minDelay?: Duration.DurationInput | undefined
+    readonly maxDelay?: Duration.DurationInput | undefined
+  } = {}
+): number => {
+  const min = millis(options.minDelay, defaults.minDelayMs)
+  const max = Math.max(min, millis(options.maxDelay, defaults.maxDelayMs))
+  return Math.min(Math.max(hintMs, min), max)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,9 +149,7 @@ const makeSession = <R>(
     const budget = yield* Effect.serviceOption(RateBudget)
     const startedAt = yield* Clock.currentTimeMillis
     const schedule: Schedule.Schedule<unknown, WriteAction.Observation, R> = options.schedule ?? defaultSchedule
-    const minDelay = millis(options.minDelay, defaults.minDelayMs)
-    const maxDelay = Math.max(minDelay, millis(options.maxDelay, defaults.maxDelayMs))
-    const clamp = (ms: number) => Math.min(Math.max(ms, minDelay), maxDelay)
+    const clamp = (ms: number) => clampHint(ms, options)
 
     let scheduleState: unknown = schedule.initial
     let last: Option.Option<WriteAction.Observation> = Option.fromNullable(options.after)

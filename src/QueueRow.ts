@@ -33,6 +33,26 @@ const NonNegativeInt = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 const Millis = Schema.Number
 
 /**
+ * One earlier attempt of a job: the key it was sent with and how it ended.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Attempt = Schema.Struct({
+  idempotency_key: Schema.NullOr(Schema.String),
+  write_action_id: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  error_code: Schema.NullOr(Schema.String),
+  at: Millis
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export interface Attempt extends Schema.Schema.Type<typeof Attempt> {}
+
+/**
  * The row. Times are UTC milliseconds; credits are exact digit strings.
  *
  * @since 0.1.0
@@ -73,6 +93,14 @@ export const QueueRow = Schema.Struct({
   attempts: NonNegativeInt,
   /** Status reads made for this job. */
   polls: NonNegativeInt,
+  /** The last pacing hint the server gave (ms), remembered until a newer one replaces it. */
+  poll_hint_ms: Schema.NullOr(NonNegativeInt),
+  /** A terminal outcome whose resolvers have not all succeeded yet. */
+  resolution_pending: Schema.Boolean,
+  /** Earlier attempts of this job, each under its own key (see `Outbox.retryWithNewKey`). */
+  history: Schema.Array(Attempt),
+  /** The terminal record, kept only while `resolution_pending`, so resolvers can run after a crash. */
+  last_record: Schema.NullOr(WriteAction.WriteAction),
   /** The caller's own data. */
   metadata: Schema.NullOr(WriteAction.JsonObject),
   created_at: Millis,
@@ -166,6 +194,10 @@ const blank = (jobId: string, now: number): QueueRow => ({
   next_action: null,
   attempts: 0,
   polls: 0,
+  poll_hint_ms: null,
+  resolution_pending: false,
+  history: [],
+  last_record: null,
   metadata: null,
   created_at: now,
   updated_at: now,
@@ -288,15 +320,25 @@ export const fromWriteAction = (
 
 /**
  * Folds an observation into the row: {@link fromWriteAction} at the observation's receipt time,
- * counting the poll.
+ * counting the poll (unless `poll: false`, for a write's own answer) and remembering the server's
+ * pacing hint.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromObservation = (observation: WriteAction.Observation, previous?: QueueRow): QueueRow => {
+export const fromObservation = (
+  observation: WriteAction.Observation,
+  previous?: QueueRow,
+  options: { readonly poll?: boolean } = {}
+): QueueRow => {
   if (previous?.terminal) return previous
   const next = fromWriteAction(observation.record, previous, observation.receivedAt)
-  return { ...next, polls: (previous?.polls ?? 0) + 1 }
+  const hint = WriteAction.serverHint(observation)
+  return {
+    ...next,
+    polls: (previous?.polls ?? 0) + (options.poll === false ? 0 : 1),
+    poll_hint_ms: Option.isSome(hint) ? Math.max(0, Math.round(hint.value)) : next.poll_hint_ms
+  }
 }
 
 /**

@@ -97,7 +97,8 @@ export interface QueueStoreShape {
   readonly findByIdempotencyKey: (key: string) => Effect.Effect<Option.Option<QueueRow.QueueRow>, StoreFailure>
   /**
    * Atomically leases up to `limit` rows whose `next_poll_at` has come, earliest first. A row is
-   * eligible when it is not terminal and is unleased or its lease has expired.
+   * eligible when it is not terminal (or is terminal with its resolvers still pending) and is
+   * unleased or its lease has expired.
    */
   readonly claimDue: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreFailure>
   /** Leases one row, if it is not terminal and not leased by someone else (due or not). */
@@ -119,12 +120,35 @@ export interface QueueStoreShape {
     lease: Lease,
     leaseFor: Duration.DurationInput
   ) => Effect.Effect<Lease, LeaseLost | StoreFailure>
+  /**
+   * Replaces a finished row with its next attempt (a new key after a safe failure), only if the
+   * stored row is still `previous` (same key, terminal) and nobody holds it. Returns whether it did.
+   */
+  readonly reopen: (row: QueueRow.QueueRow, previous: QueueRow.QueueRow) => Effect.Effect<boolean, StoreFailure>
   /** Gives the lease up (a no-op when it already passed to someone else). */
   readonly release: (lease: Lease) => Effect.Effect<void, StoreFailure>
   /** Rows in creation order, optionally of one status, a page at a time. */
   readonly list: (options?: ListOptions) => Effect.Effect<Page, StoreFailure>
   /** The number of rows per status. */
   readonly counts: Effect.Effect<Readonly<Record<string, number>>, StoreFailure>
+  /** How much work is left: open rows (not terminal, or resolvers pending), due now, next due time. */
+  readonly summary: Effect.Effect<Summary, StoreFailure>
+}
+
+/**
+ * How much work a queue has left.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Summary {
+  readonly total: number
+  /** Rows not terminal yet, or terminal with resolvers still to run. */
+  readonly open: number
+  /** Open rows whose `next_poll_at` has come. */
+  readonly due: number
+  /** The earliest `next_poll_at` of an open row. */
+  readonly nextDueAt: Option.Option<number>
 }
 
 /**
@@ -197,6 +221,7 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
   const byWriteAction = new Map<string, string>()
 
   const leasedByOther = (entry: Entry, now: number) => entry.lease !== undefined && entry.lease.expiresAt > now
+  const open = (row: QueueRow.QueueRow) => !row.terminal || row.resolution_pending
   const newToken = () => globalThis.crypto.randomUUID()
   const holds = (entry: Entry | undefined, lease: Lease): entry is Entry => entry?.lease?.token === lease.token
 
@@ -235,7 +260,7 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
           const due: Array<Entry> = []
           for (const entry of entries.values()) {
             const at = entry.row.next_poll_at
-            if (!entry.row.terminal && at !== null && at <= now && !leasedByOther(entry, now)) due.push(entry)
+            if (open(entry.row) && at !== null && at <= now && !leasedByOther(entry, now)) due.push(entry)
           }
           due.sort(
             (a, b) => (a.row.next_poll_at ?? 0) - (b.row.next_poll_at ?? 0) || (a.row.job_id < b.row.job_id ? -1 : 1)
@@ -248,7 +273,7 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
       Effect.flatMap(checkClaim({ ...options, limit: 1 }), ({ leaseMs }) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           const entry = entries.get(jobId)
-          if (entry === undefined || entry.row.terminal || leasedByOther(entry, now)) return Option.none()
+          if (entry === undefined || !open(entry.row) || leasedByOther(entry, now)) return Option.none()
           return Option.some(lease(entry, options.workerId, newToken(), now + leaseMs))
         })
       ),
@@ -272,6 +297,24 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
         index(row)
         if (options?.release === true) entry.lease = undefined
         return Effect.void
+      }),
+    reopen: (row, previous) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const entry = entries.get(previous.job_id)
+        if (
+          entry === undefined ||
+          !entry.row.terminal ||
+          entry.row.idempotency_key !== previous.idempotency_key ||
+          leasedByOther(entry, now)
+        ) {
+          return false
+        }
+        if (previous.idempotency_key !== null) byKey.delete(previous.idempotency_key)
+        if (previous.write_action_id !== null) byWriteAction.delete(previous.write_action_id)
+        entry.row = row
+        entry.lease = undefined
+        index(row)
+        return true
       }),
     renewLease: (held, leaseFor) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -304,6 +347,20 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
           nextCursor: rows.length > limit && last !== undefined ? Option.some(encodeCursor(last)) : Option.none()
         }
       }),
+    summary: Effect.map(Clock.currentTimeMillis, (now) => {
+      let openRows = 0
+      let due = 0
+      let nextDueAt: number | undefined
+      for (const { row } of entries.values()) {
+        if (!open(row)) continue
+        openRows++
+        const at = row.next_poll_at
+        if (at === null) continue
+        if (at <= now) due++
+        nextDueAt = nextDueAt === undefined ? at : Math.min(nextDueAt, at)
+      }
+      return { total: entries.size, open: openRows, due, nextDueAt: Option.fromNullable(nextDueAt) }
+    }),
     counts: Effect.sync(() => {
       const counts: Record<string, number> = {}
       for (const { row } of entries.values()) counts[row.status] = (counts[row.status] ?? 0) + 1

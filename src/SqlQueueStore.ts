@@ -59,12 +59,13 @@ const defaults = {
   migrationsTable: "xquik_write_queue_migrations"
 }
 
-const jsonColumns = ["request_payload", "media", "next_action", "metadata"] as const
-const booleanColumns = ["terminal", "charged", "send_dispatched", "safe_to_retry"] as const
+const jsonColumns = ["request_payload", "media", "next_action", "metadata", "history", "last_record"] as const
+const booleanColumns = ["terminal", "charged", "send_dispatched", "safe_to_retry", "resolution_pending"] as const
 const numberColumns = [
   "confirmation_attempts",
   "attempts",
   "polls",
+  "poll_hint_ms",
   "created_at",
   "updated_at",
   "next_poll_at",
@@ -129,7 +130,7 @@ const fromSql = (raw: SqlRow): Either.Either<{ row: QueueRow.QueueRow; lease: Le
   for (const column of jsonColumns) {
     const text = raw[column]
     if (text === null || text === undefined) {
-      value[column] = null
+      value[column] = column === "history" ? [] : null
       continue
     }
     if (typeof text !== "string") return corrupt(column, "expected JSON text")
@@ -145,7 +146,7 @@ const fromSql = (raw: SqlRow): Either.Either<{ row: QueueRow.QueueRow; lease: Le
   }
   for (const column of numberColumns) {
     const n = raw[column]
-    value[column] = typeof n === "string" || typeof n === "bigint" ? Number(n) : n
+    value[column] = typeof n === "string" || typeof n === "bigint" ? Number(n) : n === undefined ? null : n
   }
   const decoded = decodeRow(value)
   if (Either.isLeft(decoded)) {
@@ -208,6 +209,19 @@ const migrations = (table: string) =>
       yield* sql.unsafe(`CREATE INDEX ${table}_due ON ${table} (next_poll_at) WHERE terminal = ${no}`)
       yield* sql.unsafe(`CREATE INDEX ${table}_status ON ${table} (status, created_at, job_id)`)
       yield* sql.unsafe(`CREATE INDEX ${table}_created ON ${table} (created_at, job_id)`)
+    }),
+    "2_worker_columns": Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const bool = sql.onDialectOrElse({ pg: () => "BOOLEAN", orElse: () => "INTEGER" })
+      const no = sql.onDialectOrElse({ pg: () => "false", orElse: () => "0" })
+      yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN poll_hint_ms BIGINT`)
+      yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN resolution_pending ${bool} NOT NULL DEFAULT ${no}`)
+      yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN history TEXT`)
+      yield* sql.unsafe(`ALTER TABLE ${table} ADD COLUMN last_record TEXT`)
+      // Terminal rows whose resolvers still have to run are due too.
+      yield* sql.unsafe(
+        `CREATE INDEX ${table}_unresolved ON ${table} (next_poll_at) WHERE resolution_pending = ${bool === "BOOLEAN" ? "true" : "1"}`
+      )
     })
   })
 
@@ -389,7 +403,7 @@ export const make = (
           const { limit, leaseMs } = yield* checkClaim(options)
           const now = yield* Clock.currentTimeMillis
           const token = globalThis.crypto.randomUUID()
-          const due = sql`SELECT job_id FROM ${table} WHERE terminal = ${bool(false)} AND next_poll_at <= ${now} AND (lease_token IS NULL OR lease_expires_at <= ${now}) ORDER BY next_poll_at, job_id LIMIT ${limit}`
+          const due = sql`SELECT job_id FROM ${table} WHERE (terminal = ${bool(false)} OR resolution_pending = ${bool(true)}) AND next_poll_at <= ${now} AND (lease_token IS NULL OR lease_expires_at <= ${now}) ORDER BY next_poll_at, job_id LIMIT ${limit}`
           const lock = isPg ? sql` FOR UPDATE SKIP LOCKED` : sql``
           const raws = yield* immediate(
             sql<SqlRow>`UPDATE ${table} SET lease_owner = ${options.workerId}, lease_token = ${token}, lease_expires_at = ${now + leaseMs} WHERE job_id IN (${due}${lock}) RETURNING *`
@@ -405,7 +419,7 @@ export const make = (
           const now = yield* Clock.currentTimeMillis
           const token = globalThis.crypto.randomUUID()
           const raws = yield* immediate(
-            sql<SqlRow>`UPDATE ${table} SET lease_owner = ${options.workerId}, lease_token = ${token}, lease_expires_at = ${now + leaseMs} WHERE job_id = ${jobId} AND terminal = ${bool(false)} AND (lease_token IS NULL OR lease_expires_at <= ${now}) RETURNING *`
+            sql<SqlRow>`UPDATE ${table} SET lease_owner = ${options.workerId}, lease_token = ${token}, lease_expires_at = ${now + leaseMs} WHERE job_id = ${jobId} AND (terminal = ${bool(false)} OR resolution_pending = ${bool(true)}) AND (lease_token IS NULL OR lease_expires_at <= ${now}) RETURNING *`
           ).pipe(Effect.mapError(storeError("claim")))
           const [raw] = raws
           if (raw === undefined) return Option.none()
@@ -427,6 +441,19 @@ export const make = (
               Effect.mapError(storeError("save"))
             )
           if (updated.length === 0) return yield* new LeaseLost({ jobId: row.job_id, workerId: lease.workerId })
+        }),
+      reopen: (row, previous) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const values = toSql(row)
+          values.lease_owner = null
+          values.lease_token = null
+          values.lease_expires_at = null
+          const updated =
+            yield* sql<SqlRow>`UPDATE ${table} SET ${sql.update(values, ["job_id"])} WHERE job_id = ${previous.job_id} AND terminal = ${bool(true)} AND idempotency_key = ${previous.idempotency_key ?? ""} AND (lease_token IS NULL OR lease_expires_at <= ${now}) RETURNING job_id`.pipe(
+              Effect.mapError(storeError("reopen"))
+            )
+          return updated.length > 0
         }),
       renewLease: (lease, leaseFor) =>
         Effect.gen(function* () {
@@ -470,6 +497,26 @@ export const make = (
                 : Option.none()
           }
         }),
+      summary: Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const open = sql`(terminal = ${bool(false)} OR resolution_pending = ${bool(true)})`
+        const [raw] = yield* sql<{
+          total: unknown
+          open: unknown
+          next_due: unknown
+          due: unknown
+        }>`SELECT COUNT(*) AS total, SUM(CASE WHEN ${open} THEN 1 ELSE 0 END) AS open, MIN(CASE WHEN ${open} THEN next_poll_at END) AS next_due, SUM(CASE WHEN ${open} AND next_poll_at <= ${now} THEN 1 ELSE 0 END) AS due FROM ${table}`.pipe(
+          Effect.mapError(storeError("summarize"))
+        )
+        const num = (u: unknown) => (u === null || u === undefined ? 0 : Number(u))
+        return {
+          total: num(raw?.total),
+          open: num(raw?.open),
+          due: num(raw?.due),
+          nextDueAt:
+            raw?.next_due === null || raw?.next_due === undefined ? Option.none() : Option.some(Number(raw.next_due))
+        }
+      }),
       counts: sql<{
         status: string
         n: number | string

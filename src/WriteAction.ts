@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -626,6 +627,23 @@ export const pollEndpoint = (record: WriteAction): string =>
   isLive(record) && record.statusUrl !== ""
     ? record.statusUrl
     : `/api/v1/x/write-actions/${encodeURIComponent(record.writeActionId)}`
+
+/**
+ * The server's pacing hint in an observation, in milliseconds, in priority order: the
+ * `Retry-After` header, then `nextAction.afterMs` when the next action is `poll`, then
+ * `pollAfterMs`.
+ *
+ * @since 0.1.0
+ * @category observation
+ */
+export const serverHint = (observation: Observation): Option.Option<number> => {
+  if (Option.isSome(observation.retryAfter)) return Option.some(Duration.toMillis(observation.retryAfter.value))
+  const next = nextAction(observation.record)
+  if (Option.isSome(next) && next.value.type === "poll" && next.value.afterMs !== undefined) {
+    return Option.some(next.value.afterMs)
+  }
+  return pollAfterMs(observation.record)
+}
 
 // ---------------------------------------------------------------------------------------------
 // outcome

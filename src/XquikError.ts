@@ -69,7 +69,7 @@ const answerFields = {
 }
 
 const withDetail = (head: string, detail: string | undefined): string =>
-  detail === undefined || detail === "" ? head : `${head}: ${detail}`
+  detail === undefined || detail === "" ? head : `${head}: ${detail.replace(/[.\s]+$/, "")}`
 
 /**
  * 401: the credential is missing, wrong or revoked. Never retried.
@@ -437,6 +437,50 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 }) {
   override get message(): string {
     return `The queue store failed to ${this.operation}${this.code === undefined ? "" : ` (${this.code})`}: ${this.reason}`
+  }
+}
+
+/**
+ * No job with this id is in the store.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {
+  jobId: Schema.String
+}) {
+  override get message(): string {
+    return `There is no job ${JSON.stringify(this.jobId.slice(0, 80))} in the store. List the jobs to find its id.`
+  }
+}
+
+/**
+ * Another worker holds the job's lease right now.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class JobBusy extends Schema.TaggedError<JobBusy>()("JobBusy", {
+  jobId: Schema.String
+}) {
+  override get message(): string {
+    return `Job ${this.jobId} is being worked on by another worker right now. Try again when its lease ends.`
+  }
+}
+
+/**
+ * The job may not be sent again with a new key: only a job that failed with `safe_to_retry` may.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class NotRetryable extends Schema.TaggedError<NotRetryable>()("NotRetryable", {
+  jobId: Schema.String,
+  status: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Job ${this.jobId} (${this.status}) cannot be retried with a new key: ${this.reason}`
   }
 }
 

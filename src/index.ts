@@ -6,6 +6,12 @@
  */
 
 /**
+ * Sending each write exactly once: enqueue, send, retryWithNewKey, track.
+ *
+ * @since 0.1.0
+ */
+export * as Outbox from "./Outbox.js"
+/**
  * Polling a write action to its outcome: `polls`, `awaitOutcome`, `resolve`, schedules.
  *
  * @since 0.1.0
@@ -41,6 +47,12 @@ export * as Resolver from "./Resolver.js"
  * @since 0.1.0
  */
 export * as SqlQueueStore from "./SqlQueueStore.js"
+/**
+ * The worker: run, drain, layer, metrics.
+ *
+ * @since 0.1.0
+ */
+export * as Worker from "./Worker.js"
 /**
  * The write action status record (contracts A and B), ids, credits and `outcome`.
  *

@@ -1,15 +1,20 @@
 import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { promisify } from "node:util"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 
 const run = promisify(execFile)
+const dir = mkdtempSync(join(tmpdir(), "xquik-examples-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Runs an example as its own process, as a user would. */
-const example = (name: string) =>
-  run(process.execPath, ["--import", "tsx", `examples/${name}.ts`], {
+const example = (name: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}) =>
+  run(process.execPath, ["--import", "tsx", `examples/${name}.ts`, ...args], {
     cwd: new URL("..", import.meta.url).pathname,
     timeout: 60_000,
-    env: { ...process.env, NO_COLOR: "1" }
+    env: { ...process.env, NO_COLOR: "1", ...env }
   })
 
 describe("examples", () => {
@@ -41,8 +46,48 @@ describe("examples", () => {
     expect(stderr).toMatch(/PAGE: ✗ \d+: x_account_suspended/)
   })
 
-  it("the demo polls a tweet to its outcome", async () => {
-    const { stdout } = await example("demo")
-    expect(stdout).toContain('"outcome":"Succeeded"')
+  it("the demo drains a mixed batch into SQLite and prints a summary and the rows", async () => {
+    const db = join(dir, "demo.db")
+    const { stdout, stderr } = await example("demo", [], { XQUIK_DB: db })
+    const lines = stdout.trim().split("\n")
+    expect(lines.slice(0, 4)).toEqual(["outcome    writes", "succeeded  15", "failed     2", "expired    1"])
+    expect(lines[4]).toMatch(/API saw 17 dispatches, 0 duplicates, 0 polls after a terminal answer/)
+    const rows = lines
+      .slice(5)
+      .map((l) => JSON.parse(l) as { status: string; action: string; error_code: string | null })
+    expect(rows).toHaveLength(18)
+    expect(new Set(rows.map((r) => r.action))).toEqual(new Set(["create_tweet", "send_dm", "like"]))
+    expect(
+      rows
+        .filter((r) => r.status === "failed")
+        .map((r) => r.error_code)
+        .sort()
+    ).toEqual(["dm_not_permitted", "x_content_too_long"])
+    expect(stderr).toContain("enqueued 18 writes")
+    // Run again on the same file: a new batch, the old rows kept.
+    const again = await example("demo", [], { XQUIK_DB: db })
+    expect(again.stdout.trim().split("\n").slice(5)).toHaveLength(18)
+  })
+
+  it("worker-layer embeds the worker in an app", async () => {
+    const { stdout } = await example("worker-layer")
+    expect(stdout.match(/worker: \d+ posted as \d+/g)).toHaveLength(3)
+    expect(stdout).toContain("all 3 settled")
+  })
+
+  it("pipeline enqueues a file and drains it; a second run enqueues nothing new", async () => {
+    const db = join(dir, "pipeline.db")
+    const first = JSON.parse((await example("pipeline", ["examples/writes.jsonl", db])).stdout) as {
+      processed: { sent: number }
+      outcomes: { succeeded: number }
+    }
+    expect(first.processed.sent).toBe(6)
+    expect(first.outcomes.succeeded).toBe(6)
+    const second = JSON.parse((await example("pipeline", ["examples/writes.jsonl", db])).stdout) as {
+      processed: { sent: number }
+      outcomes: { succeeded: number }
+    }
+    expect(second.processed.sent).toBe(0)
+    expect(second.outcomes.succeeded).toBe(6)
   })
 })

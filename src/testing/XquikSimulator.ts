@@ -302,6 +302,8 @@ export interface Options {
   readonly port?: number
   /** The API base path. Default `/api/v1`. */
   readonly basePath?: string
+  /** The first write action id handed out (then counting up). Default 1000. */
+  readonly firstWriteActionId?: number
 }
 
 /**
@@ -528,7 +530,7 @@ export const make = (
       unauthorized: 0,
       aborted: 0
     }
-    let nextId = 1000
+    let nextId = options.firstWriteActionId ?? 1000
     let nextResult = 2052816150136832166n
     const waiters: Array<{ readonly n: number; readonly deferred: Deferred.Deferred<void> }> = []
 

@@ -102,7 +102,11 @@ export const storeSuite = (backend: Backend) =>
             }),
             next_poll_at: 1_733_000_000_000,
             send_dispatched: true,
-            safe_to_retry: true
+            safe_to_retry: true,
+            poll_hint_ms: 2000,
+            history: [
+              { idempotency_key: "k0", write_action_id: "11", status: "failed", error_code: "x_transient_error", at: 5 }
+            ]
           })
           yield* store.enqueue(r)
           expect(yield* store.get(r.job_id)).toEqual(Option.some(r))
@@ -199,6 +203,28 @@ export const storeSuite = (backend: Backend) =>
           yield* TestClock.adjust("1 hour")
           expect(yield* store.claimDue({ ...lease, workerId: "w2", limit: 10 })).toEqual([])
           expect(yield* store.claim(r.job_id, lease)).toEqual(Option.none())
+        })
+      )
+    )
+
+    it.effect("a terminal row with resolvers pending is claimed until they are done; summary counts open rows", () =>
+      withStore(({ store }) =>
+        Effect.gen(function* () {
+          yield* TestClock.adjust(100)
+          const done = row({ status: "success", terminal: true, resolution_pending: true, next_poll_at: 50 })
+          const open = row({ next_poll_at: 500 })
+          const finished = row({ status: "failed", terminal: true, next_poll_at: null })
+          for (const r of [done, open, finished]) yield* store.enqueue(r)
+          expect(yield* store.summary).toEqual({ total: 3, open: 2, due: 1, nextDueAt: Option.some(50) })
+          const [claimed] = yield* store.claimDue({ ...lease, limit: 10 })
+          expect(claimed?.row.job_id).toBe(done.job_id)
+          if (claimed === undefined) return
+          yield* store.save({ ...claimed.row, resolution_pending: false, next_poll_at: null }, claimed.lease, {
+            release: true
+          })
+          yield* TestClock.adjust("1 hour")
+          expect((yield* store.claimDue({ ...lease, limit: 10 })).map((c) => c.row.job_id)).toEqual([open.job_id])
+          expect(yield* store.summary).toMatchObject({ total: 3, open: 1 })
         })
       )
     )
