@@ -32,6 +32,15 @@ import * as XquikError from "./XquikError.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Options of {@link enqueue}: the account to write as, your own key or a dedupe key, and your metadata.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const options: Outbox.EnqueueOptions = { dedupeKey: "welcome-dm:44196397", metadata: { campaign: "onboarding" } }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -80,7 +89,6 @@ const invalidKey = (reason: string) =>
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Outbox, WriteRequest } from "xquik-write-queue"
  *
  * const jobId = Outbox.enqueue(WriteRequest.tweet({ account: "@acme", text: "Hello" }), {
@@ -130,6 +138,13 @@ export const enqueue = (
  * Adopts a write action sent elsewhere (say, by a script that got the 202), so the worker polls
  * it to its outcome. Tracking the same id again returns the same job.
  *
+ * @example
+ * ```ts
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const jobId = Outbox.track("42", { metadata: { source: "legacy-script" } })
+ * ```
+ *
  * @since 0.1.0
  * @category outbox
  */
@@ -161,6 +176,13 @@ export const track = (
  * A row in `send_started` or `send_unknown` may have reached the API: it is sent again only with
  * its own key.
  *
+ * @example
+ * ```ts
+ * import { Outbox, QueueRow } from "xquik-write-queue"
+ *
+ * const unsent = (rows: ReadonlyArray<QueueRow.QueueRow>) => rows.filter(Outbox.needsSend)
+ * ```
+ *
  * @since 0.1.0
  * @category sending
  */
@@ -169,6 +191,13 @@ export const needsSend = (row: QueueRow.QueueRow): boolean =>
 
 /**
  * What a send did to a row.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const reachedApi = (result: Outbox.SendResult): boolean => result.sent && result.row.write_action_id !== null
+ * ```
  *
  * @since 0.1.0
  * @category sending
@@ -185,6 +214,13 @@ export interface SendResult {
 /**
  * How a worker or `send` paces what follows a send: server hints are clamped to
  * `[minDelay, maxDelay]`.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const pacing: Outbox.Pacing = { minDelay: "500 millis", maxDelay: "1 minute" }
+ * ```
  *
  * @since 0.1.0
  * @category sending
@@ -265,6 +301,13 @@ const afterAnswer = (row: QueueRow.QueueRow, submitted: Submitted, now: number, 
  * Errors that stop a sender or worker rather than fail a row: the credential was refused, so
  * every row would fail the same way.
  *
+ * @example
+ * ```ts
+ * import { Outbox, XquikError } from "xquik-write-queue"
+ *
+ * const isFatal = (error: XquikError.XquikError): error is Outbox.Fatal => error._tag === "Unauthenticated"
+ * ```
+ *
  * @since 0.1.0
  * @category sending
  */
@@ -322,6 +365,22 @@ const afterError = (
  * What a send needs: the store, the client and the budget. {@link sendLeased} takes them
  * explicitly so a worker can call it on its own hot path.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox, QueueStore, RateBudget, XquikClient } from "xquik-write-queue"
+ *
+ * const sendContext = Effect.gen(function* () {
+ *   const context: Outbox.SendContext = {
+ *     store: yield* QueueStore.QueueStore,
+ *     client: yield* XquikClient.XquikClient,
+ *     budget: yield* Effect.serviceOption(RateBudget.RateBudget),
+ *     pacing: { maxDelay: "1 minute" }
+ *   }
+ *   return context
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category sending
  */
@@ -336,6 +395,21 @@ export interface SendContext {
  * Sends a row this caller holds the lease of: persists `send_started`, sends with the row's own
  * key, persists the answer (without releasing the lease), and returns the row. A row that needs no
  * send is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const sendNext = (context: Outbox.SendContext) =>
+ *   Effect.gen(function* () {
+ *     const [claimed] = yield* context.store.claimDue({ limit: 1, workerId: "sender-1", leaseFor: "2 minutes" })
+ *     if (claimed === undefined) return undefined
+ *     const result = yield* Outbox.sendLeased(claimed, context)
+ *     yield* context.store.release(claimed.lease)
+ *     return result.row
+ *   })
+ * ```
  *
  * @since 0.1.0
  * @category sending
@@ -389,6 +463,15 @@ export const sendLeased = (
   )
 
 /**
+ * Options of {@link send}: the lease it takes on the job, and the pacing of the polls that follow.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const options: Outbox.SendOptions = { workerId: "cli", leaseFor: "30 seconds", maxDelay: "1 minute" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -422,6 +505,18 @@ const leased = <A, E, R>(
  * releases it. A job that is already sent (or terminal) is returned unchanged; a job another
  * worker holds is `JobBusy`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox, WriteRequest } from "xquik-write-queue"
+ *
+ * const posted = Effect.gen(function* () {
+ *   const jobId = yield* Outbox.enqueue(WriteRequest.tweet({ account: "@acme", text: "Hello" }))
+ *   const row = yield* Outbox.send(jobId)
+ *   return row.status // e.g. "accepted": poll it (or let a worker) until terminal
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category outbox
  */
@@ -454,6 +549,13 @@ export const send = (
 /**
  * Why a row may not be retried with a new key, or `undefined` when it may.
  *
+ * @example
+ * ```ts
+ * import { Outbox, QueueRow } from "xquik-write-queue"
+ *
+ * const explain = (row: QueueRow.QueueRow): string => Outbox.retryProblem(row) ?? "may be retried with a new key"
+ * ```
+ *
  * @since 0.1.0
  * @category retry
  */
@@ -475,6 +577,14 @@ export const retryProblem = (row: QueueRow.QueueRow): string | undefined => {
 
 /**
  * The row as a new attempt under a new key: the old key and outcome go to `history`.
+ *
+ * @example
+ * ```ts
+ * import { Outbox, QueueRow, WriteRequest } from "xquik-write-queue"
+ *
+ * const retried = (row: QueueRow.QueueRow, now: number): QueueRow.QueueRow =>
+ *   Outbox.nextAttempt(row, WriteRequest.IdempotencyKey.make(), now)
+ * ```
  *
  * @since 0.1.0
  * @category retry
@@ -524,6 +634,17 @@ export const nextAttempt = (
  * Sends a failed job again under a NEW key, only when it failed with `safe_to_retry` (nothing
  * was dispatched). The attempt is recorded on the same job. Anything else is `NotRetryable`,
  * with the reason.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const retried = Outbox.retryWithNewKey("job-1").pipe(
+ *   Effect.map((row) => `attempt ${row.attempts} queued`),
+ *   Effect.catchTag("NotRetryable", (error) => Effect.succeed(`not retried: ${error.reason}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category retry

@@ -44,6 +44,17 @@ import * as XquikError from "./XquikError.js"
  * The default schedule: 1 s, doubling, jittered, at most 30 s between polls. It is used only
  * while the server gives no hint.
  *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * // The default pacing, but at most 20 polls while the server gives no hint.
+ * const observations = Polling.polls("42", {
+ *   schedule: Schedule.intersect(Polling.defaultSchedule, Schedule.recurs(20))
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schedules
  */
@@ -54,6 +65,13 @@ export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exp
 
 /**
  * How to poll.
+ *
+ * @example
+ * ```ts
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const options: Polling.Options = { initialDelay: "1 second", maxWait: "5 minutes", account: "@acme" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -81,6 +99,14 @@ export interface Options<R = never> {
 /**
  * Errors polling can end with: past its bound, or a read error that outlived the client's retries.
  *
+ * @example
+ * ```ts
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const explain = (error: Polling.PollError): string =>
+ *   error._tag === "StillPending" ? `still pending after ${error.polls} polls` : error.message
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -88,6 +114,13 @@ export type PollError = XquikError.StillPending | XquikError.XquikError
 
 /**
  * Errors {@link awaitOutcome} can end with.
+ *
+ * @example
+ * ```ts
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const mayUseNewKey = (error: Polling.AwaitError): boolean => error._tag === "WriteFailed" && error.safeToRetry
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -106,6 +139,15 @@ const millis = (input: Duration.DurationInput | undefined, fallback: number): nu
 /**
  * The server's hint in an observation; see {@link WriteAction.serverHint}.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Polling, WriteAction } from "xquik-write-queue"
+ *
+ * const nextDelayMs = (observation: WriteAction.Observation): number =>
+ *   Polling.clampHint(Option.getOrElse(Polling.serverHint(observation), () => 1000))
+ * ```
+ *
  * @since 0.1.0
  * @category delays
  */
@@ -113,6 +155,14 @@ export const serverHint = WriteAction.serverHint
 
 /**
  * Clamps a server hint to `[minDelay, maxDelay]` (defaults 250 ms and 5 minutes).
+ *
+ * @example
+ * ```ts
+ * import { Polling } from "xquik-write-queue"
+ *
+ * Polling.clampHint(10) // 250: never faster than minDelay
+ * Polling.clampHint(600_000, { maxDelay: "1 minute" }) // 60000
+ * ```
  *
  * @since 0.1.0
  * @category delays
@@ -253,11 +303,11 @@ const untilTerminal = <R, E2, R2>(
  *
  * @example
  * ```ts
- * import { Console, Effect, Stream } from "effect"
+ * import { Console, Stream } from "effect"
  * import { Polling } from "xquik-write-queue"
  *
  * const progress = Polling.polls("42").pipe(
- *   Stream.runForEach((o) => Console.log(o.record.status))
+ *   Stream.runForEach((observation) => Console.log(observation.record.status))
  * )
  * ```
  *
@@ -321,6 +371,16 @@ const toOutcome = (
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The poller's interface: `awaitOutcome` on shared poll loops, and the ids being polled.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const activeLoops = (poller: Polling.PollerShape) => Effect.map(poller.active, (ids) => ids.length)
+ * ```
+ *
  * @since 0.1.0
  * @category poller
  */
@@ -338,6 +398,14 @@ export interface PollerShape {
  * Shares poll loops: fibers awaiting the same id in one process share one loop, held in a keyed,
  * ref-counted cache and stopped when the last waiter leaves.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const polledNow = Effect.flatMap(Polling.Poller, (poller) => poller.active)
+ * ```
+ *
  * @since 0.1.0
  * @category poller
  */
@@ -352,6 +420,20 @@ interface SharedLoop {
 
 /**
  * Builds a poller on the client (and the `RateBudget`, when one is provided).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * // The poll loops live as long as the scope.
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const poller = yield* Polling.makePoller
+ *     return yield* poller.awaitOutcome("42")
+ *   })
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category poller
@@ -442,6 +524,15 @@ export const makePoller: Effect.Effect<PollerShape, never, XquikClient | Scope.S
 /**
  * The poller layer. Give it a `RateBudget` to keep all its loops under the read limit.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Polling, RateBudget } from "xquik-write-queue"
+ *
+ * const PollerLive = Polling.layer.pipe(Layer.provide(RateBudget.layer()))
+ * const outcome = Polling.awaitOutcome("42").pipe(Effect.provide(PollerLive))
+ * ```
+ *
  * @since 0.1.0
  * @category poller
  */
@@ -480,6 +571,16 @@ export const awaitOutcome = <R = never>(
  * Awaits many ids, `concurrency` at a time, and returns each one's result in order: a failure of
  * one does not stop the others.
  *
+ * @example
+ * ```ts
+ * import { Effect, Either } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const succeeded = Polling.awaitOutcomes(["42", "43", "44"], { concurrency: 2 }).pipe(
+ *   Effect.map((results) => results.filter(Either.isRight).length)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category polling
  */
@@ -496,6 +597,17 @@ export const awaitOutcomes = <R = never>(
 /**
  * Polls a write action to its terminal observation, running `resolver` on every observation
  * (pending ones included) and on the terminal one, and returns the terminal outcome.
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Polling, Resolver } from "xquik-write-queue"
+ *
+ * const outcome = Polling.resolve(
+ *   "42",
+ *   Resolver.onPending((pending) => Console.log(`still ${pending.status}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category polling

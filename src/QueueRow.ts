@@ -24,6 +24,14 @@ import * as WriteRequest from "./WriteRequest.js"
  * - `send_unknown`: the send may have reached the API but no answer was read; it is replayed
  *   with the SAME key until the API answers.
  *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const notAnsweredYet = (row: QueueRow.QueueRow): boolean =>
+ *   QueueRow.localStatuses.some((status) => status === row.status)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +42,17 @@ const Millis = Schema.Number
 
 /**
  * One earlier attempt of a job: the key it was sent with and how it ended.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const attempt = Schema.decodeUnknownSync(QueueRow.Attempt)({
+ *   idempotency_key: "order-17", write_action_id: "42", status: "failed",
+ *   error_code: "x_write_failed", at: 1767225600000
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -47,6 +66,16 @@ export const Attempt = Schema.Struct({
 })
 
 /**
+ * One earlier attempt of a job, as a value.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const usedKeys = (row: QueueRow.QueueRow): ReadonlyArray<string | null> =>
+ *   row.history.map((attempt: QueueRow.Attempt) => attempt.idempotency_key)
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -54,6 +83,14 @@ export interface Attempt extends Schema.Schema.Type<typeof Attempt> {}
 
 /**
  * The row. Times are UTC milliseconds; credits are exact digit strings.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const toJson = (row: QueueRow.QueueRow): string => JSON.stringify(Schema.encodeSync(QueueRow.QueueRow)(row))
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -111,6 +148,20 @@ export const QueueRow = Schema.Struct({
 })
 
 /**
+ * A queue-state row, as a value.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow, WriteRequest } from "xquik-write-queue"
+ *
+ * const row: QueueRow.QueueRow = QueueRow.queued({
+ *   jobId: "job-1",
+ *   idempotencyKey: WriteRequest.IdempotencyKey.make(),
+ *   request: WriteRequest.tweet({ account: "@acme", text: "Hello" }),
+ *   now: Date.now()
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -119,6 +170,13 @@ export interface QueueRow extends Schema.Schema.Type<typeof QueueRow> {}
 /**
  * The row as JSON (what stores persist and the CLI prints).
  *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const toStored = (row: QueueRow.QueueRow): QueueRow.Encoded => QueueRow.encode(row)
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -126,6 +184,18 @@ export type Encoded = Schema.Schema.Encoded<typeof QueueRow>
 
 /**
  * A row for a write that has not been sent: its job id, key and request, status `queued`.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow, WriteRequest } from "xquik-write-queue"
+ *
+ * const row = QueueRow.queued({
+ *   jobId: "job-1",
+ *   idempotencyKey: WriteRequest.IdempotencyKey.make(),
+ *   request: WriteRequest.tweet({ account: "@acme", text: "Hello" }),
+ *   now: Date.now()
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -150,6 +220,18 @@ export const queued = (options: {
 
 /**
  * A row for a write action sent elsewhere (adopted by id), status `accepted` until polled.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const row = QueueRow.tracked({
+ *   jobId: "job-2",
+ *   writeActionId: "42",
+ *   metadata: { source: "script" },
+ *   now: Date.now()
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -211,6 +293,13 @@ const pendingRank: Readonly<Record<string, number>> = { accepted: 0, dispatching
 /**
  * The note stored on an expired row.
  *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const mustVerifyOnX = (row: QueueRow.QueueRow): boolean => row.message?.endsWith(QueueRow.expiredNote) === true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -237,10 +326,11 @@ const nullable = <A>(o: Option.Option<A>): A | null => Option.getOrNull(o)
  *
  * @example
  * ```ts
- * import { QueueRow } from "xquik-write-queue"
+ * import { QueueRow, WriteAction } from "xquik-write-queue"
  *
- * declare const record: import("xquik-write-queue").WriteAction.WriteAction
- * const row = QueueRow.fromWriteAction(record)
+ * // Folds each new record into the row; late or out-of-order records change nothing.
+ * const keep = (row: QueueRow.QueueRow, record: WriteAction.WriteAction): QueueRow.QueueRow =>
+ *   QueueRow.fromWriteAction(record, row)
  * ```
  *
  * @since 0.1.0
@@ -323,6 +413,14 @@ export const fromWriteAction = (
  * counting the poll (unless `poll: false`, for a write's own answer) and remembering the server's
  * pacing hint.
  *
+ * @example
+ * ```ts
+ * import { QueueRow, WriteAction } from "xquik-write-queue"
+ *
+ * const afterPoll = (row: QueueRow.QueueRow, observation: WriteAction.Observation): QueueRow.QueueRow =>
+ *   QueueRow.fromObservation(observation, row)
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -344,12 +442,33 @@ export const fromObservation = (
 /**
  * What a row says about its job.
  *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const counts: Record<QueueRow.RowOutcome, number> = {
+ *   succeeded: 0, failed: 0, expired: 0, pending: 0, queued: 0, send_unknown: 0
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
 export type RowOutcome = "succeeded" | "failed" | "expired" | "pending" | "queued" | "send_unknown"
 
 /**
+ * What a row says about its job: `succeeded`, `failed`, `expired`, `pending`, `queued` or `send_unknown`.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const isDone = (row: QueueRow.QueueRow): boolean => {
+ *   const outcome = QueueRow.outcome(row)
+ *   return outcome === "succeeded" || outcome === "failed" || outcome === "expired"
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -363,6 +482,17 @@ export const outcome = (row: QueueRow): RowOutcome => {
 /**
  * The seed page's row example: `job_id`, `write_action_id`, `status`, `published_tweet_id`,
  * `reply_to_tweet_id`, `charged`, `charged_credits`, `media`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const seedRow = Schema.decodeUnknownSync(QueueRow.SeedRow)({
+ *   job_id: "job-1", write_action_id: "42", status: "success", published_tweet_id: "1900000000000000001",
+ *   charged: true, charged_credits: "30", media: null
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category seed
@@ -380,6 +510,15 @@ export const SeedRow = Schema.Struct({
 })
 
 /**
+ * A row in the seed page's shape, as a value.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const publishedTweet = (row: QueueRow.SeedRow): string | null => row.published_tweet_id ?? null
+ * ```
+ *
  * @since 0.1.0
  * @category seed
  */
@@ -387,6 +526,13 @@ export interface SeedRow extends Schema.Schema.Type<typeof SeedRow> {}
 
 /**
  * The row in the seed page's shape.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const report = (rows: ReadonlyArray<QueueRow.QueueRow>) => rows.map(QueueRow.toSeedRow)
+ * ```
  *
  * @since 0.1.0
  * @category seed
@@ -411,6 +557,19 @@ export const toSeedRow = (row: QueueRow): SeedRow => {
 /**
  * Encodes a row to JSON-ready data.
  *
+ * @example
+ * ```ts
+ * import { QueueRow, WriteRequest } from "xquik-write-queue"
+ *
+ * const row = QueueRow.queued({
+ *   jobId: "job-1",
+ *   idempotencyKey: WriteRequest.IdempotencyKey.make(),
+ *   request: WriteRequest.tweet({ account: "@acme", text: "Hello" }),
+ *   now: Date.now()
+ * })
+ * const json = JSON.stringify(QueueRow.encode(row))
+ * ```
+ *
  * @since 0.1.0
  * @category encoding
  */
@@ -418,6 +577,16 @@ export const encode: (row: QueueRow) => Encoded = Schema.encodeSync(QueueRow)
 
 /**
  * Decodes a row from JSON-ready data.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { QueueRow } from "xquik-write-queue"
+ *
+ * const row = QueueRow.tracked({ jobId: "job-2", writeActionId: "42", now: Date.now() })
+ * // Either.right("accepted")
+ * const status = Either.map(QueueRow.decode(QueueRow.encode(row)), (decoded) => decoded.status)
+ * ```
  *
  * @since 0.1.0
  * @category encoding

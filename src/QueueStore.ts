@@ -21,6 +21,13 @@ import { LeaseLost, type StoreCorrupt, StoreError } from "./XquikError.js"
  * A worker's hold on a row, until `expiresAt` (UTC ms). `token` is new for every claim, so a
  * worker whose lease expired and was claimed again (even by itself) cannot write with the old one.
  *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const remainingMs = (lease: QueueStore.Lease, now: number): number => Math.max(0, lease.expiresAt - now)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +41,14 @@ export interface Lease {
 /**
  * A claimed row and its lease.
  *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const describe = ({ lease, row }: QueueStore.Claimed): string =>
+ *   `${row.job_id} (${row.status}) held by ${lease.workerId}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -43,6 +58,15 @@ export interface Claimed {
 }
 
 /**
+ * What `claimDue` takes: how many rows at most, for which worker, and for how long.
+ *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const options: QueueStore.ClaimOptions = { limit: 8, workerId: "worker-a", leaseFor: "1 minute" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -53,6 +77,15 @@ export interface ClaimOptions {
 }
 
 /**
+ * What `list` takes: an optional status, a page size, and the cursor of the page to read.
+ *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const failedOnly: QueueStore.ListOptions = { status: "failed", limit: 50 }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -64,6 +97,17 @@ export interface ListOptions {
 }
 
 /**
+ * One page of `list`: its rows, and the cursor of the next page when there is one.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const nextOptions = (page: QueueStore.Page): Option.Option<QueueStore.ListOptions> =>
+ *   Option.map(page.nextCursor, (cursor) => ({ cursor }))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -75,6 +119,14 @@ export interface Page {
 /**
  * Errors a store operation can end with.
  *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const explain = (error: QueueStore.StoreFailure): string =>
+ *   error._tag === "StoreCorrupt" ? `row ${error.jobId} is unreadable` : error.message
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -82,6 +134,15 @@ export type StoreFailure = StoreError | StoreCorrupt
 
 /**
  * The store's interface.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const failedCount = (store: QueueStore.QueueStoreShape) =>
+ *   Effect.map(store.counts, (counts) => counts.failed ?? 0)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -138,6 +199,14 @@ export interface QueueStoreShape {
 /**
  * How much work a queue has left.
  *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const line = (summary: QueueStore.Summary): string =>
+ *   summary.open === 0 ? `all ${summary.total} rows done` : `${summary.open} open, ${summary.due} due now`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -154,6 +223,17 @@ export interface Summary {
 /**
  * The store service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const counts = Effect.gen(function* () {
+ *   const store = yield* QueueStore.QueueStore
+ *   return yield* store.counts
+ * }).pipe(Effect.provide(QueueStore.layerMemory))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -161,6 +241,16 @@ export class QueueStore extends Context.Tag("xquik-write-queue/QueueStore")<Queu
 
 /**
  * The default page size of `list`, and its maximum.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const biggestPage = Effect.flatMap(QueueStore.QueueStore, (store) =>
+ *   store.list({ limit: QueueStore.listLimits.max })
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -170,6 +260,13 @@ export const listLimits = { default: 100, max: 10_000 } as const
 /**
  * A cursor is the position after the last row of a page: its creation time and job id.
  *
+ * @example
+ * ```ts
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const cursor = QueueStore.encodeCursor({ created_at: 1767225600000, job_id: "job-1" })
+ * ```
+ *
  * @since 0.1.0
  * @category cursors
  */
@@ -178,6 +275,15 @@ export const encodeCursor = (row: Pick<QueueRow.QueueRow, "created_at" | "job_id
 
 /**
  * Reads a cursor; a bad one is a `StoreError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueStore } from "xquik-write-queue"
+ *
+ * const cursor = QueueStore.encodeCursor({ created_at: 1767225600000, job_id: "job-1" })
+ * const position = Effect.runSync(QueueStore.decodeCursor(cursor)) // [1767225600000, "job-1"]
+ * ```
  *
  * @since 0.1.0
  * @category cursors
@@ -211,6 +317,18 @@ interface Entry {
 /**
  * An in-memory store, with the same semantics as the SQL one (leases, idempotent enqueue,
  * cursors). For tests, and for processes that need no durability.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueRow, QueueStore } from "xquik-write-queue"
+ *
+ * const summary = Effect.gen(function* () {
+ *   const store = yield* QueueStore.makeMemory
+ *   yield* store.enqueue(QueueRow.tracked({ jobId: "job-1", writeActionId: "42", now: 0 }))
+ *   return yield* store.summary
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -372,6 +490,14 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
 
 /**
  * The in-memory store as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox, QueueStore } from "xquik-write-queue"
+ *
+ * const jobId = Outbox.track("42").pipe(Effect.provide(QueueStore.layerMemory))
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -23,6 +23,13 @@ import { ConfigError } from "./XquikError.js"
 /**
  * `limit` requests per `interval`.
  *
+ * @example
+ * ```ts
+ * import { RateBudget } from "xquik-write-queue"
+ *
+ * const reads: RateBudget.Limit = { limit: 300, interval: "1 second" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,12 +41,29 @@ export interface Limit {
 /**
  * What a request counts against.
  *
+ * @example
+ * ```ts
+ * import { RateBudget, WriteRequest } from "xquik-write-queue"
+ *
+ * const kindOf = (request: WriteRequest.WriteRequest): RateBudget.Kind =>
+ *   WriteRequest.isDelete(request) ? "delete" : "write"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type Kind = "read" | "write" | "delete"
 
 /**
+ * The limits of a budget, per kind of request; a kind left out keeps its default.
+ *
+ * @example
+ * ```ts
+ * import { RateBudget } from "xquik-write-queue"
+ *
+ * const options: RateBudget.Options = { reads: { limit: 100, interval: "1 second" } }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -52,6 +76,13 @@ export interface Options {
 /**
  * The conservative published limits.
  *
+ * @example
+ * ```ts
+ * import { RateBudget } from "xquik-write-queue"
+ *
+ * const BudgetLive = RateBudget.layer({ ...RateBudget.defaults, writes: { limit: 60, interval: "1 minute" } })
+ * ```
+ *
  * @since 0.1.0
  * @category defaults
  */
@@ -62,6 +93,18 @@ export const defaults: Required<Options> = {
 }
 
 /**
+ * The budget's interface: `take` a slot for a request, and the settled limits.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateBudget } from "xquik-write-queue"
+ *
+ * const readsPerSecond = (budget: RateBudget.RateBudgetShape): number =>
+ *   (budget.limits.read.limit * 1000) / budget.limits.read.intervalMs
+ * const beforeRead = (budget: RateBudget.RateBudgetShape): Effect.Effect<void> => budget.take("read", "@acme")
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -76,6 +119,14 @@ export interface RateBudgetShape {
 
 /**
  * The budget service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateBudget } from "xquik-write-queue"
+ *
+ * const beforeWrite = Effect.flatMap(RateBudget.RateBudget, (budget) => budget.take("write", "@acme"))
+ * ```
  *
  * @since 0.1.0
  * @category tags
@@ -167,6 +218,17 @@ export const make = (options: Options = {}): Effect.Effect<RateBudgetShape, Conf
 /**
  * A budget layer.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling, RateBudget } from "xquik-write-queue"
+ *
+ * const outcome = Polling.awaitOutcome("42").pipe(
+ *   Effect.provide(Polling.layer),
+ *   Effect.provide(RateBudget.layer({ reads: { limit: 50, interval: "1 second" } }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -175,6 +237,15 @@ export const layer = (options: Options = {}): Layer.Layer<RateBudget, ConfigErro
 
 /**
  * No limit at all: `take` returns at once. For tests and for callers that limit elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateBudget, Worker } from "xquik-write-queue"
+ *
+ * // The limits are enforced elsewhere (e.g. by a proxy).
+ * const summary = Worker.drain().pipe(Effect.provide(RateBudget.unlimited))
+ * ```
  *
  * @since 0.1.0
  * @category layers

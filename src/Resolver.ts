@@ -21,6 +21,14 @@ import type * as WriteAction from "./WriteAction.js"
 /**
  * What a resolver is given.
  *
+ * @example
+ * ```ts
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const summary = (resolution: Resolver.Resolution): string =>
+ *   `${resolution.writeActionId}: ${resolution.outcome._tag} (HTTP ${resolution.observation.httpStatus})`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -33,6 +41,19 @@ export interface Resolution {
 const TypeId: unique symbol = Symbol.for("xquik-write-queue/Resolver")
 
 /**
+ * A handler of resolutions that says whether it handled one. Build it with {@link make},
+ * {@link fromFunction} or the `on…` constructors; `E` and `R` are what it can fail with and what it needs.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const audit: Resolver.Resolver = Resolver.fromFunction((resolution) =>
+ *   Effect.as(Effect.logInfo(`${resolution.writeActionId}: ${resolution.outcome._tag}`), true)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -53,6 +74,19 @@ const Proto = {
 /**
  * A resolver from its `resolve` function.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * // Handles terminal outcomes only, by logging them.
+ * const logTerminal = Resolver.fromFunction((resolution) =>
+ *   resolution.outcome._tag === "Pending"
+ *     ? Effect.succeed(false)
+ *     : Effect.as(Effect.logInfo(`${resolution.writeActionId} ended ${resolution.outcome._tag}`), true)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -65,6 +99,16 @@ export const fromFunction = <E, R>(
 }
 
 /**
+ * Whether a value is a {@link Resolver}.
+ *
+ * @example
+ * ```ts
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * Resolver.isResolver(Resolver.none) // true
+ * Resolver.isResolver({ resolve: () => true }) // false
+ * ```
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -124,6 +168,16 @@ export const make = <
 /**
  * Handles `Succeeded`.
  *
+ * @example
+ * ```ts
+ * import { Console, Option } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const announce = Resolver.onSuccess((succeeded) =>
+ *   Console.log(`posted: ${Option.getOrElse(succeeded.resultId, () => "?")}`)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -131,6 +185,16 @@ export const onSuccess = <E, R>(f: Handler<WriteAction.Succeeded, E, R>): Resolv
 
 /**
  * Handles `Pending` (every non-terminal observation).
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const progress = Resolver.onPending((pending, resolution) =>
+ *   Console.log(`${resolution.writeActionId} is ${pending.status}`)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -140,6 +204,16 @@ export const onPending = <E, R>(f: Handler<WriteAction.Pending, E, R>): Resolver
 /**
  * Handles `Failed`.
  *
+ * @example
+ * ```ts
+ * import { Console, Option } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const report = Resolver.onFailed((failed) =>
+ *   Console.error("failed:", Option.getOrElse(failed.errorCode, () => "unknown"), "safe to retry:", failed.safeToRetry)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -147,6 +221,16 @@ export const onFailed = <E, R>(f: Handler<WriteAction.Failed, E, R>): Resolver<E
 
 /**
  * Handles `Expired` (the write may be on X: verify it there).
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const verify = Resolver.onExpired((_expired, resolution) =>
+ *   Console.warn(`check X for write action ${resolution.writeActionId} before writing again`)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -158,7 +242,8 @@ export const onExpired = <E, R>(f: Handler<WriteAction.Expired, E, R>): Resolver
  *
  * @example
  * ```ts
- * import { Console, Resolver } from "xquik-write-queue"
+ * import { Console } from "effect"
+ * import { Resolver } from "xquik-write-queue"
  *
  * const duplicates = Resolver.onFailedCode("x_duplicate_action", () => Console.log("already on X"))
  * ```
@@ -177,6 +262,15 @@ export const onFailedCode = <E, R>(code: string, f: Handler<WriteAction.Failed, 
 /**
  * A resolver that handles nothing.
  *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const resolverFor = (verbose: boolean) =>
+ *   verbose ? Resolver.onSuccess(() => Console.log("posted")) : Resolver.none
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -184,6 +278,17 @@ export const none: Resolver = fromFunction(() => Effect.succeed(false))
 
 /**
  * The first of the two that handles the resolution.
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * // Duplicates are fine; any other failure is reported.
+ * const failures = Resolver.onFailedCode("x_duplicate_action", () => Console.log("already on X")).pipe(
+ *   Resolver.orElse(Resolver.onFailed((failed) => Console.error("failed", failed.errorCode)))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category combinators
@@ -202,6 +307,17 @@ export const orElse: {
 /**
  * Every resolver that handles the resolution, in order (several side effects for one outcome).
  * Handled when any of them handled it.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const onPosted = Resolver.all(
+ *   Resolver.onSuccess(() => Console.log("posted")),
+ *   Resolver.onSuccess((succeeded) => Effect.logInfo("charged", succeeded.chargedCredits))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category combinators
@@ -238,6 +354,16 @@ export function all(...resolvers: ReadonlyArray<Resolver<unknown, unknown>>): Re
 /**
  * Runs `f` after `self` handled a resolution.
  *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * const report = Resolver.onFailed(() => Console.error("a write failed")).pipe(
+ *   Resolver.tap((resolution) => Effect.logWarning(`failed: ${resolution.writeActionId}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category combinators
  */
@@ -268,7 +394,7 @@ export const tap: {
  * import { Effect, Schedule } from "effect"
  * import { Resolver } from "xquik-write-queue"
  *
- * declare const notify: Resolver.Resolver<Error>
+ * const notify = Resolver.onSuccess(() => Effect.tryPromise(() => fetch("https://hooks.example.com/posted")))
  * const patient = Resolver.mapEffect(notify, Effect.retry(Schedule.recurs(3)))
  * ```
  *
@@ -294,6 +420,20 @@ export const mapEffect: {
 /**
  * Supplies part (or all) of what the resolver needs.
  *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * class Notifier extends Context.Tag("Notifier")<
+ *   Notifier,
+ *   { readonly send: (text: string) => Effect.Effect<void> }
+ * >() {}
+ *
+ * const notify = Resolver.onSuccess(() => Effect.flatMap(Notifier, (n) => n.send("posted")))
+ * const ready = Resolver.provide(notify, Context.make(Notifier, { send: (text) => Effect.log(text) }))
+ * ```
+ *
  * @since 0.1.0
  * @category combinators
  */
@@ -308,6 +448,17 @@ export const provide: {
 
 /**
  * Supplies one service the resolver needs.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Resolver } from "xquik-write-queue"
+ *
+ * class Alerts extends Context.Tag("Alerts")<Alerts, { readonly page: (text: string) => Effect.Effect<void> }>() {}
+ *
+ * const alert = Resolver.onExpired(() => Effect.flatMap(Alerts, (a) => a.page("verify a write on X")))
+ * const ready = Resolver.provideService(alert, Alerts, { page: (text) => Effect.logWarning(text) })
+ * ```
  *
  * @since 0.1.0
  * @category combinators

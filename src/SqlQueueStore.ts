@@ -44,6 +44,15 @@ import {
 import { ConfigError, LeaseLost, StoreCorrupt, StoreError } from "./XquikError.js"
 
 /**
+ * Table names of the SQL store.
+ *
+ * @example
+ * ```ts
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const options: SqlQueueStore.Options = { table: "acme_jobs", migrationsTable: "acme_migrations" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -97,6 +106,16 @@ const driverMessage = (error: SqlError): string => {
 /**
  * Maps a driver error to a `StoreError` (`unique_violation` for a duplicate key, the driver's
  * code otherwise).
+ *
+ * @example
+ * ```ts
+ * import { SqlClient } from "@effect/sql"
+ * import { Effect } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const jobCount = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT count(*) AS n FROM xquik_write_queue_jobs`)
+ * const counted = jobCount.pipe(Effect.mapError(SqlQueueStore.storeError("count the jobs")))
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -232,6 +251,17 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * advisory transaction lock, on SQLite under the write lock (a write is the transaction's first
  * statement, so the second worker waits on the busy timeout instead of failing).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * // e.g. a deploy step, before any worker starts
+ * const migrated = SqlQueueStore.migrate({ table: "acme_jobs" }).pipe(
+ *   Effect.provide(SqlQueueStore.layerSqliteClient({ filename: "./acme.db" }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category migrations
  */
@@ -291,6 +321,16 @@ export const migrate = (options: Options = {}): Effect.Effect<void, StoreError |
 
 /**
  * Builds the store on the `SqlClient` in context, after running the migrations.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const counts = Effect.flatMap(SqlQueueStore.make(), (store) => store.counts).pipe(
+ *   Effect.provide(SqlQueueStore.layerSqliteClient({ filename: "./xquik-write-queue.db" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -531,6 +571,16 @@ export const make = (
 /**
  * The store on the `SqlClient` in context. Runs the migrations when built.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const StoreLive = SqlQueueStore.layer({ table: "acme_jobs" }).pipe(
+ *   Layer.provide(SqlQueueStore.layerSqliteClient({ filename: "./acme.db" }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -542,6 +592,19 @@ export const layer = (options: Options = {}): Layer.Layer<QueueStore, StoreError
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Options of the SQLite store: the file, how long to wait for a lock, and how durable each commit is.
+ *
+ * @example
+ * ```ts
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const options: SqlQueueStore.SqliteOptions = {
+ *   filename: "./xquik-write-queue.db",
+ *   busyTimeout: "10 seconds",
+ *   synchronous: "FULL"
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category sqlite
  */
@@ -559,6 +622,17 @@ export interface SqliteOptions extends Options {
 /**
  * A SQLite client on a file, in WAL mode with a busy timeout. A file that cannot be opened is a
  * `StoreError`.
+ *
+ * @example
+ * ```ts
+ * import { SqlClient } from "@effect/sql"
+ * import { Effect } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const tables = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT name FROM sqlite_master`).pipe(
+ *   Effect.provide(SqlQueueStore.layerSqliteClient({ filename: "./xquik-write-queue.db" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category sqlite
@@ -607,6 +681,15 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<QueueStore, Sto
 /**
  * The SQLite store from config: `XQUIK_DB` (default `./xquik-write-queue.db`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox, SqlQueueStore } from "xquik-write-queue"
+ *
+ * // XQUIK_DB=./jobs.db, or ./xquik-write-queue.db when unset
+ * const jobId = Outbox.track("42").pipe(Effect.provide(SqlQueueStore.layerSqliteConfig()))
+ * ```
+ *
  * @since 0.1.0
  * @category sqlite
  */
@@ -630,6 +713,20 @@ export const layerSqliteConfig = (
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Options of the PostgreSQL store: the connection URL and pool settings.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const options: SqlQueueStore.PgOptions = {
+ *   url: Redacted.make("postgres://app:secret@db.internal:5432/xquik"),
+ *   maxConnections: 20,
+ *   applicationName: "xquik-worker"
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category postgres
  */
@@ -643,6 +740,16 @@ export interface PgOptions extends Options {
 
 /**
  * A PostgreSQL client. An unreachable server is a `StoreError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * const migrated = SqlQueueStore.migrate().pipe(
+ *   Effect.provide(SqlQueueStore.layerPgClient({ url: "postgres://postgres@127.0.0.1:5432/xquik" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category postgres
@@ -676,6 +783,15 @@ export const layerPg = (options: PgOptions): Layer.Layer<QueueStore, StoreError 
 /**
  * The PostgreSQL store from config: `XQUIK_DB` as a `postgres://` URL.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SqlQueueStore, Worker } from "xquik-write-queue"
+ *
+ * // XQUIK_DB=postgres://user@host:5432/db
+ * const summary = Worker.drain().pipe(Effect.provide(SqlQueueStore.layerPgConfig()))
+ * ```
+ *
  * @since 0.1.0
  * @category postgres
  */
@@ -692,6 +808,14 @@ export const layerPgConfig = (
 /**
  * The store for a `--db` value: a `postgres://` or `postgresql://` URL is PostgreSQL, anything
  * else a SQLite file.
+ *
+ * @example
+ * ```ts
+ * import { SqlQueueStore } from "xquik-write-queue"
+ *
+ * // "postgres://..." is PostgreSQL; anything else is a SQLite file.
+ * const StoreLive = SqlQueueStore.layerFromUrl(process.env.XQUIK_DB ?? "./xquik-write-queue.db")
+ * ```
  *
  * @since 0.1.0
  * @category constructors

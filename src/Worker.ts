@@ -46,6 +46,22 @@ import type { ConfigError } from "./XquikError.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * How a worker runs: its id, how many rows at once, its leases, your resolver, the polling
+ * schedule and the rate budget.
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Resolver, Worker } from "xquik-write-queue"
+ *
+ * const options: Worker.Options = {
+ *   workerId: "worker-a",
+ *   concurrency: 16,
+ *   leaseFor: "2 minutes",
+ *   resolver: Resolver.onExpired((_expired, r) => Console.warn(`verify ${r.writeActionId} on X`))
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -74,6 +90,13 @@ export interface Options<E = never, R = never> extends Outbox.Pacing {
 /**
  * What one worker did.
  *
+ * @example
+ * ```ts
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const settled = (tally: Worker.Tally): number => tally.succeeded + tally.failed + tally.expired
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -89,6 +112,20 @@ export interface Tally {
 }
 
 /**
+ * Options of {@link drain}: the worker's options, a bound on the whole drain, and a progress callback.
+ *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const options: Worker.DrainOptions = {
+ *   maxWait: "10 minutes",
+ *   progressInterval: "1 second",
+ *   onProgress: ({ open, total }) => Console.log(`${total - open}/${total} done`)
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -101,6 +138,16 @@ export interface DrainOptions<E = never, R = never> extends Options<E, R> {
 }
 
 /**
+ * What `onProgress` is called with: what the worker did so far, and how many rows are open of how many.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const line = (progress: Worker.Progress): string =>
+ *   `${progress.tally.sent} sent, ${progress.tally.polls} polls, ${progress.open} of ${progress.total} open`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -112,6 +159,16 @@ export interface Progress {
 
 /**
  * What `drain` returns: what this worker did, and how every row in the store stands.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const report = (summary: Worker.DrainSummary): string =>
+ *   summary.complete
+ *     ? `done in ${summary.elapsedMs} ms: ${summary.outcomes.succeeded} ok, ${summary.outcomes.failed} failed`
+ *     : `${summary.open} rows still open; run again later`
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -132,6 +189,14 @@ export interface DrainSummary {
  * What stops a worker: a refused credential (every row would fail the same way), or unusable
  * options.
  *
+ * @example
+ * ```ts
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const advice = (error: Worker.WorkerError): string =>
+ *   error._tag === "ConfigError" ? `fix the options: ${error.reason}` : "check the API key"
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -143,6 +208,14 @@ export type WorkerError = Outbox.Fatal | ConfigError
 
 /**
  * The worker's metrics.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const sentSoFar = Effect.map(Metric.value(Worker.metrics.sent), (state) => state.count)
+ * ```
  *
  * @since 0.1.0
  * @category metrics
@@ -506,6 +579,17 @@ const makeEngine = <E, R>(
  * Runs the worker until interrupted. Fails only with a {@link WorkerError} (a refused credential);
  * store and network failures are logged, and the rows retried with backoff.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { SqlQueueStore, Worker, XquikClient, XquikConfig } from "xquik-write-queue"
+ *
+ * const main = Worker.run({ concurrency: 8 }).pipe(
+ *   Effect.provide(SqlQueueStore.layerSqlite({ filename: "./xquik-write-queue.db" })),
+ *   Effect.provide(XquikClient.layerNode.pipe(Layer.provide(XquikConfig.layerConfig())))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category running
  */
@@ -552,7 +636,9 @@ export const run = <E = never, R = never>(
  * import { Effect } from "effect"
  * import { Worker } from "xquik-write-queue"
  *
- * const summary = Worker.drain({ concurrency: 16, maxWait: "15 minutes" })
+ * const summary = Worker.drain({ concurrency: 16, maxWait: "15 minutes" }).pipe(
+ *   Effect.tap((s) => Effect.logInfo(`${s.outcomes.succeeded} succeeded, ${s.open} still open`))
+ * )
  * ```
  *
  * @since 0.1.0

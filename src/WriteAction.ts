@@ -40,6 +40,15 @@ const bounded = (max: number, what: string) =>
  * An open enum value: any string up to 128 characters. Known values are listed beside each
  * field; an unknown one is kept, never rejected.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * // A status this client does not know yet is kept as it is.
+ * const status = Schema.decodeUnknownSync(WriteAction.OpenEnum)("queued_for_review")
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -56,6 +65,14 @@ const NonNegativeInt = Schema.Number.pipe(
 
 /**
  * Why a text is not a write action id, or `undefined` when it is one.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const fine = WriteAction.writeActionIdProblem("42") // undefined
+ * const problem = WriteAction.writeActionIdProblem("42/like") // says why the "/" is refused
+ * ```
  *
  * @since 0.1.0
  * @category ids
@@ -83,6 +100,15 @@ export const WriteActionId = Schema.String.pipe(
 )
 
 /**
+ * A checked write action id: a string branded `WriteActionId`.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const id: WriteAction.WriteActionId = WriteAction.WriteActionId.make("42")
+ * ```
+ *
  * @since 0.1.0
  * @category ids
  */
@@ -91,6 +117,15 @@ export type WriteActionId = typeof WriteActionId.Type
 /**
  * An exact, non-negative amount as a digit string (`"32"`). Credits and byte counts are never
  * floats; convert with `BigInt(amount)` when you need arithmetic.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const planned = WriteAction.Credits.make("30")
+ * const charged = WriteAction.Credits.make("32")
+ * const total = BigInt(planned) + BigInt(charged) // 62n, exact
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -102,6 +137,16 @@ export const Credits = Schema.String.pipe(
 )
 
 /**
+ * An exact, non-negative amount: a digit string branded `Credits`.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const add = (a: WriteAction.Credits, b: WriteAction.Credits): WriteAction.Credits =>
+ *   WriteAction.Credits.make(String(BigInt(a) + BigInt(b)))
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -109,6 +154,13 @@ export type Credits = typeof Credits.Type
 
 /**
  * The zero amount.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isFree = (credits: WriteAction.Credits) => credits === WriteAction.zeroCredits
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -119,6 +171,13 @@ export const zeroCredits: Credits = Credits.make("0")
  * Known statuses. `accepted`, `dispatching` and `pending_confirmation` are pending; `success`,
  * `failed` and `expired` are terminal. Any other string is kept and treated as pending unless
  * the record's `terminal` flag says otherwise.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isKnownStatus = (status: string) => WriteAction.knownStatuses.some((known) => known === status)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -134,6 +193,13 @@ export const knownStatuses = [
 
 /**
  * Known write actions (the API adds more; unknown ones are kept).
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isKnownAction = (action: string) => WriteAction.knownActions.some((known) => known === action)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -168,6 +234,16 @@ export const knownActions = [
  * free object, so each field is optional there, but a credit or byte count that is present must
  * still be a digit string. `kind` is `none | image | video` (open).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const media = Schema.decodeUnknownSync(WriteAction.Media)({
+ *   count: 1, credits: "10", kind: "image", totalBytes: "48213"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -179,6 +255,15 @@ export const Media = Schema.Struct({
 })
 
 /**
+ * A decoded media summary; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const mediaCount = (media: WriteAction.Media): number => media.count ?? 0
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -195,6 +280,16 @@ const SeedMedia = Schema.Struct({
  * Billing of a contract B record. `status` is `not_charged | pending | charged | charge_failed |
  * refunded` (open). `plannedCredits` is the approved maximum; `chargedCredits` what was settled.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const billing = Schema.decodeUnknownSync(WriteAction.Billing)({
+ *   status: "charged", charged: true, plannedCredits: "30", chargedCredits: "30"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -206,6 +301,16 @@ export const Billing = Schema.Struct({
 })
 
 /**
+ * A decoded contract B billing object.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const describe = (billing: WriteAction.Billing): string =>
+ *   billing.charged ? `charged ${billing.chargedCredits} credits` : `not charged (${billing.status})`
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -213,6 +318,16 @@ export type Billing = typeof Billing.Type
 
 /**
  * A JSON object of unknown shape (never an array).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isJsonObject = Schema.is(WriteAction.JsonObject)
+ * isJsonObject({ campaign: "launch" }) // true
+ * isJsonObject(["launch"]) // false: an array is not an object here
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -223,6 +338,16 @@ export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unkn
 
 /**
  * The stable fingerprint and sanitized payload of the request behind a record.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const fingerprint = Schema.decodeUnknownSync(WriteAction.RequestFingerprint)({
+ *   hash: "sha256:9f2c41", payload: { text: "Hello" }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -235,6 +360,14 @@ export const RequestFingerprint = Schema.Struct({
 /**
  * The connected X account that made the write.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const account = Schema.decodeUnknownSync(WriteAction.Account)({ id: "1500000000000000000", username: "acme" })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -242,6 +375,14 @@ export const Account = Schema.Struct({ id: Id, username: Id })
 
 /**
  * The X resource a write targets. `type` is `tweet | user | community` (open).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const target = Schema.decodeUnknownSync(WriteAction.Target)({ type: "tweet", id: "1900000000000000001" })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -251,6 +392,14 @@ export const Target = Schema.Struct({ type: OpenEnum, id: Id })
 /**
  * What a confirmed write produced. `type` is `tweet | direct_message | media | community |
  * state_change` (open).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const result = Schema.decodeUnknownSync(WriteAction.Result)({ type: "tweet", id: "1900000000000000002" })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -262,6 +411,16 @@ export const Result = Schema.Struct({
 })
 
 /**
+ * A decoded `result`: what a confirmed write produced.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const tweetId = (result: WriteAction.Result): string | undefined =>
+ *   result.type === "tweet" ? result.id : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -269,6 +428,14 @@ export type Result = typeof Result.Type
 
 /**
  * The follow-up the API asks for. `type` is `poll | retry | verify_result | fix_request` (open).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const next = Schema.decodeUnknownSync(WriteAction.NextAction)({ type: "poll", afterMs: 2000 })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -281,6 +448,15 @@ export const NextAction = Schema.Struct({
 })
 
 /**
+ * A decoded `nextAction`: the follow-up the API asks for.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const needsNewKey = (next: WriteAction.NextAction): boolean => next.requiresNewIdempotencyKey === true
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -315,6 +491,19 @@ const commonFields = {
 /**
  * Contract A, the seed page's record.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const record = Schema.decodeUnknownSync(WriteAction.SeedWriteAction)({
+ *   writeActionId: "42", action: "create_tweet", status: "success", charged: true,
+ *   chargedCredits: "30", sendDispatched: true, retryable: false, tweetId: "1900000000000000001",
+ *   media: { count: 0, credits: "0", kind: "none", totalBytes: "0" },
+ *   createdAt: "2026-05-08T20:00:00.000Z"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -327,6 +516,15 @@ export const SeedWriteAction = Schema.Struct({
 }).annotations({ identifier: "SeedWriteAction" })
 
 /**
+ * A decoded contract A record.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const publishedTweet = (record: WriteAction.SeedWriteAction): string | null => record.tweetId ?? null
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -334,6 +532,15 @@ export interface SeedWriteAction extends Schema.Schema.Type<typeof SeedWriteActi
 
 /**
  * Contract B, the live API's `XWriteAction`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * // Unknown fields are ignored, as the client does.
+ * const decodeLive = Schema.decodeUnknownEither(WriteAction.XWriteAction, { onExcessProperty: "ignore" })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -370,6 +577,16 @@ export const XWriteAction = Schema.Struct({
 }).annotations({ identifier: "XWriteAction" })
 
 /**
+ * A decoded contract B record.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const settled = (record: WriteAction.XWriteAction): string =>
+ *   `${record.billing.chargedCredits} of ${record.billing.plannedCredits} credits`
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -400,6 +617,16 @@ export const WriteAction: Schema.Schema<
 > = Schema.Union(XWriteAction, SeedWriteAction)
 
 /**
+ * A decoded status record of either contract.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const describe = (record: WriteAction.WriteAction): string =>
+ *   `${record.action} ${record.writeActionId}: ${record.status}`
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -407,6 +634,14 @@ export type WriteAction = XWriteAction | SeedWriteAction
 
 /**
  * Whether the record is a contract B (`XWriteAction`) record.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const statusUrl = (record: WriteAction.WriteAction): string | undefined =>
+ *   WriteAction.isLive(record) ? record.statusUrl : undefined
+ * ```
  *
  * @since 0.1.0
  * @category refinements
@@ -427,6 +662,15 @@ export const isLive = (record: WriteAction): record is XWriteAction => "object" 
  * - `requestId`: the `X-Request-Id` header.
  * - `receivedAt`: when the answer was received, in UTC milliseconds from effect's `Clock`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * // Observations hold Options and Durations, so the schema checks values already in memory.
+ * const isObservation = Schema.is(WriteAction.Observation)
+ * ```
+ *
  * @since 0.1.0
  * @category observation
  */
@@ -440,6 +684,19 @@ export const Observation = Schema.Struct({
 })
 
 /**
+ * One answer to a status read, as a value: the record plus the HTTP details around it.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const observe = (record: WriteAction.WriteAction, receivedAt: number): WriteAction.Observation => ({
+ *   record, httpStatus: 202, retryAfter: Option.none(), location: Option.none(),
+ *   requestId: Option.none(), receivedAt
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category observation
  */
@@ -452,6 +709,17 @@ export interface Observation extends Schema.Schema.Type<typeof Observation> {}
 /**
  * Why a body is not a record: the path of the first bad field (`$` for the body itself, then
  * `$.billing.chargedCredits` and so on) and what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const failure = new WriteAction.DecodeFailure({
+ *   fieldPath: "$.billing.chargedCredits",
+ *   reason: "expected a digit string"
+ * })
+ * const text = `${failure.fieldPath}: ${failure.reason}`
+ * ```
  *
  * @since 0.1.0
  * @category decoding
@@ -478,6 +746,15 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
 /**
  * Turns a schema parse error into a {@link DecodeFailure} naming the first bad field.
  *
+ * @example
+ * ```ts
+ * import { Either, Schema } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const billing = Schema.decodeUnknownEither(WriteAction.Billing)({ status: "charged" })
+ * const failure = Either.mapLeft(billing, WriteAction.decodeFailure) // names the first missing field
+ * ```
+ *
  * @since 0.1.0
  * @category decoding
  */
@@ -492,6 +769,17 @@ const shorten = (s: string, max: number): string => (s.length <= max ? s : `${s.
 /**
  * Decodes a parsed JSON body into a record of either contract. A body whose `object` is
  * `"x_write_action"` must be a contract B record; any other object must be a contract A record.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const message = Either.match(WriteAction.decode({ writeActionId: "42" }), {
+ *   onLeft: (failure) => `bad body at ${failure.fieldPath}: ${failure.reason}`,
+ *   onRight: (record) => `status ${record.status}`
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category decoding
@@ -518,6 +806,13 @@ export const decode = (body: unknown): Either.Either<WriteAction, DecodeFailure>
  * Whether the record is terminal. The `terminal` flag decides when present; otherwise
  * `success`, `failed` and `expired` are terminal and every other status is pending.
  *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const shouldPollAgain = (record: WriteAction.WriteAction): boolean => !WriteAction.isTerminal(record)
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -529,6 +824,15 @@ export const isTerminal = (record: WriteAction): boolean =>
 /**
  * The id of what the write produced: `result.id`, then `tweetId`, `messageId`, `mediaId`,
  * `communityId`, `resultId`.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const tweetUrl = (record: WriteAction.WriteAction) =>
+ *   Option.map(WriteAction.resultId(record), (id) => `https://x.com/i/status/${id}`)
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -545,6 +849,15 @@ export const resultId = (record: WriteAction): Option.Option<string> => {
 /**
  * The type of what the write produced (`tweet`, `direct_message`, …), from `result.type` or,
  * failing that, from which compatibility field carries the id.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const producedTweet = (record: WriteAction.WriteAction): boolean =>
+ *   Option.contains(WriteAction.resultType(record), "tweet")
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -563,6 +876,15 @@ export const resultType = (record: WriteAction): Option.Option<string> => {
 /**
  * The target id (`targetId`, then `target.id`).
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const target = (record: WriteAction.WriteAction): string =>
+ *   Option.getOrElse(WriteAction.targetId(record), () => "no target")
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -571,6 +893,15 @@ export const targetId = (record: WriteAction): Option.Option<string> =>
 
 /**
  * The record's media summary, when it has one.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const mediaCount = (record: WriteAction.WriteAction): number =>
+ *   Option.match(WriteAction.media(record), { onNone: () => 0, onSome: (m) => m.count ?? 0 })
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -581,6 +912,14 @@ export const media = (record: WriteAction): Option.Option<Media> => Option.fromN
  * `safeToRetry` (contract B). Contract A records have no such flag; they are never safe to
  * retry automatically.
  *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const mayUseNewKey = (record: WriteAction.WriteAction): boolean =>
+ *   WriteAction.isTerminal(record) && WriteAction.safeToRetry(record)
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -588,6 +927,15 @@ export const safeToRetry = (record: WriteAction): boolean => (isLive(record) ? r
 
 /**
  * The next action the API asks for (contract B), when there is one.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const mustFixRequest = (record: WriteAction.WriteAction): boolean =>
+ *   Option.exists(WriteAction.nextAction(record), (next) => next.type === "fix_request")
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -598,6 +946,15 @@ export const nextAction = (record: WriteAction): Option.Option<NextAction> =>
 /**
  * `pollAfterMs` (contract B), when present.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const delayMs = (record: WriteAction.WriteAction): number =>
+ *   Option.getOrElse(WriteAction.pollAfterMs(record), () => 1000)
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -606,6 +963,15 @@ export const pollAfterMs = (record: WriteAction): Option.Option<number> =>
 
 /**
  * `expiresAt` as UTC milliseconds (contract B), when present and a valid date.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const hasExpired = (record: WriteAction.WriteAction, now: number): boolean =>
+ *   Option.exists(WriteAction.expiresAt(record), (at) => at <= now)
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -620,6 +986,14 @@ export const expiresAt = (record: WriteAction): Option.Option<number> => {
  * The relative path to poll: `statusUrl` when the record has one, otherwise
  * `/api/v1/x/write-actions/{id}`.
  *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const statusUrl = (origin: string, record: WriteAction.WriteAction): string =>
+ *   new URL(WriteAction.pollEndpoint(record), origin).href // https://xquik.com/api/v1/x/write-actions/42
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -632,6 +1006,15 @@ export const pollEndpoint = (record: WriteAction): string =>
  * The server's pacing hint in an observation, in milliseconds, in priority order: the
  * `Retry-After` header, then `nextAction.afterMs` when the next action is `poll`, then
  * `pollAfterMs`.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const waitMs = (observation: WriteAction.Observation): number =>
+ *   Option.getOrElse(WriteAction.serverHint(observation), () => 1000)
+ * ```
  *
  * @since 0.1.0
  * @category observation
@@ -662,6 +1045,13 @@ export const serverHint = (observation: Observation): Option.Option<number> => {
  * | no `terminal`, any other status | `Pending` |
  *
  * `Expired` means the write may be on X: verify it there and never resend it automatically.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isSettled = (outcome: WriteAction.Outcome): boolean => outcome._tag !== "Pending"
+ * ```
  *
  * @since 0.1.0
  * @category outcome
@@ -697,27 +1087,80 @@ export type Outcome = Data.TaggedEnum<{
 /**
  * Constructors and matchers of {@link Outcome}.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const isSucceeded = WriteAction.Outcome.$is("Succeeded")
+ * const resultOf = (outcome: WriteAction.Outcome): Option.Option<string> =>
+ *   isSucceeded(outcome) ? outcome.resultId : Option.none()
+ * ```
+ *
  * @since 0.1.0
  * @category outcome
  */
 export const Outcome = Data.taggedEnum<Outcome>()
 
 /**
+ * The `Succeeded` case of {@link Outcome}: the write is confirmed, with its result and charge.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const link = (succeeded: WriteAction.Succeeded) =>
+ *   Option.map(succeeded.resultId, (id) => `https://x.com/i/status/${id}`)
+ * ```
+ *
  * @since 0.1.0
  * @category outcome
  */
 export type Succeeded = Data.TaggedEnum.Value<Outcome, "Succeeded">
 /**
+ * The `Pending` case of {@link Outcome}: the write is not settled yet; poll again.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const progress = (pending: WriteAction.Pending): string =>
+ *   `${pending.status}, next poll in ${Option.getOrElse(pending.pollAfterMs, () => 1000)} ms`
+ * ```
+ *
  * @since 0.1.0
  * @category outcome
  */
 export type Pending = Data.TaggedEnum.Value<Outcome, "Pending">
 /**
+ * The `Failed` case of {@link Outcome}: the write ended failed; `safeToRetry` says whether a new key may be used.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const reason = (failed: WriteAction.Failed): string =>
+ *   `${Option.getOrElse(failed.errorCode, () => "failed")}${failed.safeToRetry ? " (safe to retry)" : ""}`
+ * ```
+ *
  * @since 0.1.0
  * @category outcome
  */
 export type Failed = Data.TaggedEnum.Value<Outcome, "Failed">
 /**
+ * The `Expired` case of {@link Outcome}: the write may be on X; verify it there, never resend it.
+ *
+ * @example
+ * ```ts
+ * import { WriteAction } from "xquik-write-queue"
+ *
+ * const note = (expired: WriteAction.Expired): string =>
+ *   `write action ${expired.record.writeActionId} expired: verify it on X`
+ * ```
+ *
  * @since 0.1.0
  * @category outcome
  */
@@ -748,13 +1191,13 @@ const failed = (record: WriteAction): Outcome =>
  * ```ts
  * import { WriteAction } from "xquik-write-queue"
  *
- * declare const record: WriteAction.WriteAction
- * const text = WriteAction.Outcome.$match(WriteAction.outcome(record), {
- *   Succeeded: (o) => `done: ${o.resultId}`,
- *   Pending: (o) => `still ${o.status}`,
- *   Failed: (o) => `failed, safe to retry: ${o.safeToRetry}`,
- *   Expired: () => "expired: verify on X"
- * })
+ * const describe = (record: WriteAction.WriteAction): string =>
+ *   WriteAction.Outcome.$match(WriteAction.outcome(record), {
+ *     Succeeded: (o) => `done: ${o.resultId}`,
+ *     Pending: (o) => `still ${o.status}`,
+ *     Failed: (o) => `failed, safe to retry: ${o.safeToRetry}`,
+ *     Expired: () => "expired: verify on X"
+ *   })
  * ```
  *
  * @since 0.1.0

@@ -49,6 +49,16 @@ export const IdempotencyKey: typeof IdempotencyKeySchema & {
 })
 
 /**
+ * A checked `Idempotency-Key`: a string branded `IdempotencyKey`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const keyFor = (orderId: string): WriteRequest.IdempotencyKey =>
+ *   WriteRequest.IdempotencyKey.make(`order-${orderId}`)
+ * ```
+ *
  * @since 0.1.0
  * @category idempotency
  */
@@ -64,6 +74,14 @@ const noControl = (what: string) =>
 /**
  * The X account that makes the write: `@username` or an account id.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const account = Schema.decodeUnknownSync(WriteRequest.AccountRef)("@acme")
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -76,6 +94,16 @@ export const AccountRef = Schema.String.pipe(
 /**
  * The id of an X tweet or user in a write's path: one path segment, 1 to 128 characters, no
  * `/ ? #`, no control characters.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const isResourceId = Schema.is(WriteRequest.ResourceId)
+ * isResourceId("1900000000000000001") // true
+ * isResourceId("1900000000000000001/like") // false
+ * ```
  *
  * @since 0.1.0
  * @category schemas
@@ -116,6 +144,16 @@ const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith
  * `POST /x/tweets`: a tweet, a reply (`replyToTweetId`), a note tweet (`isNoteTweet`), a
  * community post (`communityId`), with up to 4 media URLs. Needs text, media, or both.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.CreateTweet)({
+ *   _tag: "CreateTweet", account: "@acme", text: "Thanks!", replyToTweetId: "1900000000000000001"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
@@ -135,6 +173,15 @@ export const CreateTweet = Schema.TaggedStruct("CreateTweet", {
 )
 
 /**
+ * A decoded `POST /x/tweets` request.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const isReply = (request: WriteRequest.CreateTweet): boolean => request.replyToTweetId !== undefined
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
@@ -148,12 +195,32 @@ const userTarget = <Tag extends string>(tag: Tag) =>
 /**
  * `DELETE /x/tweets/{id}`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.DeleteTweet)({
+ *   _tag: "DeleteTweet", account: "@acme", tweetId: "1900000000000000001"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
 export const DeleteTweet = tweetTarget("DeleteTweet")
 /**
  * `POST /x/tweets/{id}/like`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.LikeTweet)({
+ *   _tag: "LikeTweet", account: "@acme", tweetId: "1900000000000000001"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -162,12 +229,32 @@ export const LikeTweet = tweetTarget("LikeTweet")
 /**
  * `DELETE /x/tweets/{id}/like`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.UnlikeTweet)({
+ *   _tag: "UnlikeTweet", account: "@acme", tweetId: "1900000000000000001"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
 export const UnlikeTweet = tweetTarget("UnlikeTweet")
 /**
  * `POST /x/tweets/{id}/retweet`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.Retweet)({
+ *   _tag: "Retweet", account: "@acme", tweetId: "1900000000000000001"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -176,12 +263,32 @@ export const Retweet = tweetTarget("Retweet")
 /**
  * `DELETE /x/tweets/{id}/retweet`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.Unretweet)({
+ *   _tag: "Unretweet", account: "@acme", tweetId: "1900000000000000001"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
 export const Unretweet = tweetTarget("Unretweet")
 /**
  * `POST /x/users/{id}/follow`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.FollowUser)({
+ *   _tag: "FollowUser", account: "@acme", userId: "44196397"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -190,12 +297,32 @@ export const FollowUser = userTarget("FollowUser")
 /**
  * `DELETE /x/users/{id}/follow`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.UnfollowUser)({
+ *   _tag: "UnfollowUser", account: "@acme", userId: "44196397"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
 export const UnfollowUser = userTarget("UnfollowUser")
 /**
  * `POST /x/users/{id}/remove-follower`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.RemoveFollower)({
+ *   _tag: "RemoveFollower", account: "@acme", userId: "44196397"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -204,6 +331,16 @@ export const RemoveFollower = userTarget("RemoveFollower")
 
 /**
  * `POST /x/dm/{userId}`: a direct message, with at most one uploaded media id.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = Schema.decodeUnknownSync(WriteRequest.SendDm)({
+ *   _tag: "SendDm", account: "@acme", userId: "44196397", text: "Thanks for following!"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -217,6 +354,16 @@ export const SendDm = Schema.TaggedStruct("SendDm", {
 
 /**
  * Any write this library sends.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * // e.g. a payload read back from storage
+ * const stored: unknown = { _tag: "LikeTweet", account: "@acme", tweetId: "1900000000000000001" }
+ * const request = Schema.decodeUnknownSync(WriteRequest.WriteRequest)(stored)
+ * ```
  *
  * @since 0.1.0
  * @category requests
@@ -235,6 +382,18 @@ export const WriteRequest = Schema.Union(
 )
 
 /**
+ * Any write this library sends, as plain data.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const batch: ReadonlyArray<WriteRequest.WriteRequest> = [
+ *   WriteRequest.tweet({ account: "@acme", text: "We are live!" }),
+ *   WriteRequest.like("@acme", "1900000000000000001")
+ * ]
+ * ```
+ *
  * @since 0.1.0
  * @category requests
  */
@@ -267,6 +426,13 @@ export const tweet = (options: {
 /**
  * A reply to `replyTo`.
  *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.reply({ account: "@acme", replyTo: "1900000000000000001", text: "Thanks!" })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -283,6 +449,13 @@ export const reply = (options: {
 /**
  * A long-form note tweet.
  *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.noteTweet({ account: "@acme", text: "Release notes for 2.0: ..." })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -295,6 +468,17 @@ export const noteTweet = (options: { readonly account: string; readonly text: st
 /**
  * A tweet with up to 4 public media URLs (or one MP4).
  *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.tweetWithMedia({
+ *   account: "@acme",
+ *   media: ["https://cdn.example.com/launch.png"],
+ *   text: "Launch day"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -305,6 +489,15 @@ export const tweetWithMedia = (options: {
 }): WriteRequest => ({ _tag: "CreateTweet", ...options })
 
 /**
+ * Deletes a tweet of `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.deleteTweet("@acme", "1900000000000000001")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -314,36 +507,99 @@ export const deleteTweet = (account: string, tweetId: string): WriteRequest => (
   tweetId
 })
 /**
+ * Likes a tweet as `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.like("@acme", "1900000000000000001")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const like = (account: string, tweetId: string): WriteRequest => ({ _tag: "LikeTweet", account, tweetId })
 /**
+ * Removes `account`'s like from a tweet.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.unlike("@acme", "1900000000000000001")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const unlike = (account: string, tweetId: string): WriteRequest => ({ _tag: "UnlikeTweet", account, tweetId })
 /**
+ * Retweets a tweet as `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.retweet("@acme", "1900000000000000001")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const retweet = (account: string, tweetId: string): WriteRequest => ({ _tag: "Retweet", account, tweetId })
 /**
+ * Undoes `account`'s retweet of a tweet.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.unretweet("@acme", "1900000000000000001")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const unretweet = (account: string, tweetId: string): WriteRequest => ({ _tag: "Unretweet", account, tweetId })
 /**
+ * Follows a user (by user id) as `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.follow("@acme", "44196397")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const follow = (account: string, userId: string): WriteRequest => ({ _tag: "FollowUser", account, userId })
 /**
+ * Unfollows a user (by user id) as `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.unfollow("@acme", "44196397")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const unfollow = (account: string, userId: string): WriteRequest => ({ _tag: "UnfollowUser", account, userId })
 /**
+ * Removes a follower (by user id) from `account`.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.removeFollower("@acme", "44196397")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -355,6 +611,13 @@ export const removeFollower = (account: string, userId: string): WriteRequest =>
 
 /**
  * A direct message to `to` (a user id).
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.sendDm({ account: "@acme", to: "44196397", text: "Thanks for following!" })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -379,6 +642,15 @@ const validateUnknown = Schema.decodeUnknownEither(WriteRequest, { errors: "all"
  * Checks a request (or any unknown value, e.g. a stored payload) before anything is sent. A bad
  * one is an `InvalidRequest` with one field error per problem and `mayHaveDispatched: false`.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const checked = WriteRequest.validate({ _tag: "CreateTweet", account: "@acme" })
+ * const problem = Either.isLeft(checked) ? checked.left.message : "ok" // a tweet needs text, media, or both
+ * ```
+ *
  * @since 0.1.0
  * @category validation
  */
@@ -401,6 +673,13 @@ export const validate = (input: unknown): Either.Either<WriteRequest, InvalidReq
 
 /**
  * The API action name of a request (`create_tweet`, `send_dm`, …).
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const action = WriteRequest.action(WriteRequest.like("@acme", "1900000000000000001")) // "like"
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -433,6 +712,14 @@ export const action = (request: WriteRequest): string => {
 /**
  * The HTTP form of a request: method, path under the API base (`/x/tweets`) and JSON body.
  *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const form: WriteRequest.HttpForm = WriteRequest.toHttp(WriteRequest.follow("@acme", "44196397"))
+ * const line = `${form.method} ${form.path}` // "POST /x/users/44196397/follow"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -446,6 +733,14 @@ const segment = encodeURIComponent
 
 /**
  * The method, path and body a request is sent with.
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const { method, path, body } = WriteRequest.toHttp(WriteRequest.unlike("@acme", "1900000000000000001"))
+ * // "DELETE", "/x/tweets/1900000000000000001/like", { account: "@acme" }
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -508,6 +803,14 @@ export const toHttp = (request: WriteRequest): HttpForm => {
 /**
  * The id of what the request targets (the tweet, user or DM recipient), when it has one.
  *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const request = WriteRequest.reply({ account: "@acme", replyTo: "1900000000000000001", text: "Thanks!" })
+ * const target = WriteRequest.targetId(request) // "1900000000000000001"
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -531,6 +834,13 @@ export const targetId = (request: WriteRequest): string | undefined => {
 
 /**
  * Whether the request is rate-limited as a DELETE (15/min) rather than as a write (30/min).
+ *
+ * @example
+ * ```ts
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const isDelete = WriteRequest.isDelete(WriteRequest.deleteTweet("@acme", "1900000000000000001")) // true
+ * ```
  *
  * @since 0.1.0
  * @category getters

@@ -45,6 +45,14 @@ import * as XquikError from "./XquikError.js"
  * One answer to a status read: the record and the HTTP answer around it. See
  * {@link WriteAction.Observation}.
  *
+ * @example
+ * ```ts
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const line = (observation: XquikClient.Observation): string =>
+ *   `${observation.httpStatus} ${observation.record.status}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +69,17 @@ export type Observation = WriteAction.Observation
  *   chargedCredits}`).
  *
  * `replays` counts the same-key replays the send needed after transport failures.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const writeActionId = (submitted: XquikClient.Submitted): Option.Option<string> =>
+ *   submitted._tag === "Recorded" ? Option.some(submitted.observation.record.writeActionId)
+ *   : submitted._tag === "Unconfirmed" ? Option.some(submitted.writeActionId)
+ *   : Option.none()
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -96,6 +115,20 @@ export type Submitted = Data.TaggedEnum<{
 }>
 
 /**
+ * Constructors and matchers of {@link Submitted}.
+ *
+ * @example
+ * ```ts
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const describe = (submitted: XquikClient.Submitted): string =>
+ *   XquikClient.Submitted.$match(submitted, {
+ *     Recorded: ({ observation }) => `recorded ${observation.record.writeActionId}: ${observation.record.status}`,
+ *     Unconfirmed: ({ writeActionId }) => `unconfirmed: poll ${writeActionId}, never resend`,
+ *     Confirmed: ({ chargedCredits }) => `confirmed, ${chargedCredits} credits`
+ *   })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -103,6 +136,13 @@ export const Submitted = Data.taggedEnum<Submitted>()
 
 /**
  * Errors a status read can end with.
+ *
+ * @example
+ * ```ts
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const isNetwork = (error: XquikClient.ReadError): boolean => error._tag === "Transport" || error._tag === "Timeout"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -112,6 +152,13 @@ export type ReadError = XquikError.XquikError
 /**
  * Errors a write can end with. Each says `mayHaveDispatched`.
  *
+ * @example
+ * ```ts
+ * import { XquikClient, XquikError } from "xquik-write-queue"
+ *
+ * const neverResendWithNewKey = (error: XquikClient.WriteError): boolean => XquikError.mayHaveDispatched(error)
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -119,6 +166,15 @@ export type WriteError = XquikError.XquikError
 
 /**
  * The client's interface.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const statusOf = (client: XquikClient.XquikClientShape, id: string) =>
+ *   Effect.map(client.getWriteAction(id), (observation) => observation.record.status)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -139,6 +195,18 @@ export interface XquikClientShape {
 /**
  * The client service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const program = Effect.gen(function* () {
+ *   const client = yield* XquikClient.XquikClient
+ *   const observation = yield* client.getWriteAction("42")
+ *   return observation.record.status
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -156,6 +224,15 @@ const describeInput = (input: string): string => {
 /**
  * Checks a write action id; a bad one fails with `InvalidWriteActionId`.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const id = XquikClient.parseWriteActionId("42") // Either.right("42")
+ * const bad = Either.isLeft(XquikClient.parseWriteActionId("")) // true
+ * ```
+ *
  * @since 0.1.0
  * @category ids
  */
@@ -172,6 +249,14 @@ export const parseWriteActionId = (
  * Resolves a `statusUrl` / `Location` to a write action id, or refuses it. It must resolve (against
  * the configured origin) to `<origin><basePath>/x/write-actions/<one segment>`, with no query,
  * fragment or credentials in it.
+ *
+ * @example
+ * ```ts
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const config = { origin: "https://xquik.com", basePath: "/api/v1" }
+ * const id = XquikClient.resolveStatusUrl(config, "/api/v1/x/write-actions/42") // Either.right("42")
+ * ```
  *
  * @since 0.1.0
  * @category ids
@@ -274,6 +359,18 @@ const serverDelay = (error: XquikError.XquikError): Option.Option<Duration.Durat
 
 /**
  * Builds the client from a configuration and an `HttpClient`.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { XquikClient, XquikConfig } from "xquik-write-queue"
+ *
+ * const client = XquikClient.make.pipe(
+ *   Effect.provide(FetchHttpClient.layer),
+ *   Effect.provide(XquikConfig.layer({ apiKey: "xq_example" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -660,6 +757,18 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
 
 /**
  * The client, needing an `HttpClient` and an {@link XquikConfig}.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { XquikClient, XquikConfig } from "xquik-write-queue"
+ *
+ * const ClientLive = XquikClient.layer.pipe(
+ *   Layer.provide(FetchHttpClient.layer),
+ *   Layer.provide(XquikConfig.layerConfig())
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -22,6 +22,13 @@ import { ConfigError } from "./XquikError.js"
 /**
  * The one credential requests are sent with.
  *
+ * @example
+ * ```ts
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const kind = (credential: XquikConfig.Credential): string => credential._tag // "ApiKey", ...
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -32,6 +39,16 @@ export type Credential = Data.TaggedEnum<{
 }>
 
 /**
+ * Constructors and matchers of {@link Credential}.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const credential = XquikConfig.Credential.ApiKey({ value: Redacted.make("xq_example") })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -41,6 +58,14 @@ export const Credential = Data.taggedEnum<Credential>()
  * How reads are retried after a transient failure (transport error, timeout, 5xx, 429, an
  * unreadable body): at most `times` more attempts, `base` doubling up to `cap`, jittered. A
  * `Retry-After` from the server replaces the computed delay.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const patient: XquikConfig.RetryPolicy = { times: 5, base: Duration.millis(500), cap: Duration.seconds(10) }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -54,6 +79,13 @@ export interface RetryPolicy {
 /**
  * The default API base URL.
  *
+ * @example
+ * ```ts
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const config = XquikConfig.make({ apiKey: "xq_example", baseUrl: XquikConfig.defaultBaseUrl })
+ * ```
+ *
  * @since 0.1.0
  * @category defaults
  */
@@ -62,6 +94,13 @@ export const defaultBaseUrl = "https://xquik.com/api/v1"
 /**
  * The default user agent, `xquik-write-queue/<version>`.
  *
+ * @example
+ * ```ts
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const config = XquikConfig.make({ apiKey: "xq_example", userAgent: `acme-bot/1.0 ${XquikConfig.defaultUserAgent}` })
+ * ```
+ *
  * @since 0.1.0
  * @category defaults
  */
@@ -69,6 +108,15 @@ export const defaultUserAgent = `xquik-write-queue/${version}`
 
 /**
  * The settled configuration.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const describe = (config: XquikConfig.XquikConfigShape): string =>
+ *   `${config.baseUrl}, timeout ${Duration.format(config.timeout)}, ${config.readRetry.times} read retries`
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -97,6 +145,14 @@ export interface XquikConfigShape {
 /**
  * The configuration service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const baseUrl = Effect.map(XquikConfig.XquikConfig, (config) => config.baseUrl)
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -105,6 +161,18 @@ export class XquikConfig extends Context.Tag("xquik-write-queue/XquikConfig")<Xq
 /**
  * What {@link make} and {@link layer} accept. Give exactly one of `apiKey`, `bearerToken` and
  * `sessionCookie`; plain strings are wrapped in `Redacted` at once.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const options: XquikConfig.Options = {
+ *   apiKey: Redacted.make("xq_example"),
+ *   timeout: "10 seconds",
+ *   readRetry: { times: 5 }
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -281,10 +349,9 @@ const settle = (options: Options, names: Names): Effect.Effect<XquikConfigShape,
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { XquikConfig } from "xquik-write-queue"
  *
- * const config = XquikConfig.make({ apiKey: "xq_...", timeout: "10 seconds" })
+ * const config = XquikConfig.make({ apiKey: "xq_example", timeout: "10 seconds" })
  * ```
  *
  * @since 0.1.0
@@ -294,6 +361,13 @@ export const make = (options: Options): Effect.Effect<XquikConfigShape, ConfigEr
 
 /**
  * A layer from options.
+ *
+ * @example
+ * ```ts
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const ConfigLive = XquikConfig.layer({ apiKey: "xq_example", baseUrl: "http://127.0.0.1:8080/api/v1" })
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -313,6 +387,16 @@ const env = Config.all({
  * Reads the configuration from `XQUIK_API_KEY`, `XQUIK_BEARER_TOKEN`, `XQUIK_SESSION_COOKIE`,
  * `XQUIK_BASE_URL` and `XQUIK_TIMEOUT` (`30s`, `2m`, `1500ms`, or a number of seconds) through
  * effect's `Config`, so any `ConfigProvider` works. `overrides` win over the environment.
+ *
+ * @example
+ * ```ts
+ * import { ConfigProvider, Effect } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const config = XquikConfig.fromEnv({ timeout: "10 seconds" }).pipe(
+ *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["XQUIK_API_KEY", "xq_example"]])))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -358,6 +442,15 @@ export const fromEnv = (overrides: Options = {}): Effect.Effect<XquikConfigShape
 /**
  * A layer reading the environment; see {@link fromEnv}.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { XquikClient, XquikConfig } from "xquik-write-queue"
+ *
+ * // XQUIK_API_KEY (or another credential) from the environment; the timeout from code.
+ * const ClientLive = XquikClient.layerNode.pipe(Layer.provide(XquikConfig.layerConfig({ timeout: "10 seconds" })))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -367,6 +460,15 @@ export const layerConfig = (overrides: Options = {}): Layer.Layer<XquikConfig, C
 /**
  * The header a credential is sent in, as `[name, value]`. Internal to the client; exported for
  * the simulator and tests.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const credential = XquikConfig.Credential.BearerToken({ value: Redacted.make("token-123") })
+ * const [name, value] = XquikConfig.credentialHeader(credential) // "authorization", "Bearer token-123"
+ * ```
  *
  * @since 0.1.0
  * @category credentials

@@ -15,6 +15,14 @@ import * as WriteAction from "./WriteAction.js"
 /**
  * The follow-up the API asks for, when an error body carries one.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const next = Schema.decodeUnknownSync(XquikError.ErrorNextAction)({ type: "retry", requiresNewIdempotencyKey: true })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -26,6 +34,15 @@ export const ErrorNextAction = Schema.Struct({
 })
 
 /**
+ * A decoded follow-up from an error body.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const needsNewKey = (next: XquikError.ErrorNextAction): boolean => next.requiresNewIdempotencyKey === true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -33,6 +50,16 @@ export type ErrorNextAction = typeof ErrorNextAction.Type
 
 /**
  * One field the API rejected.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const fieldError = Schema.decodeUnknownSync(XquikError.FieldError)({
+ *   path: "text", code: "too_long", message: "text is longer than 25,000 characters"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -44,6 +71,15 @@ export const FieldError = Schema.Struct({
 })
 
 /**
+ * A decoded field error.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const line = (error: XquikError.FieldError): string => `${error.path}: ${error.message}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -74,6 +110,17 @@ const withDetail = (head: string, detail: string | undefined): string =>
 /**
  * 401: the credential is missing, wrong or revoked. Never retried.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * // A refused credential will not fix itself: stop with the message.
+ * const read = Effect.flatMap(XquikClient.XquikClient, (client) => client.getWriteAction("42")).pipe(
+ *   Effect.catchTag("Unauthenticated", (error) => Effect.dieMessage(error.message))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -85,6 +132,16 @@ export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unau
 
 /**
  * 402: no credits, or no active subscription.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WriteRequest, XquikClient } from "xquik-write-queue"
+ *
+ * const send = Effect.flatMap(XquikClient.XquikClient, (client) =>
+ *   client.submit(WriteRequest.tweet({ account: "@acme", text: "Hello" }), WriteRequest.IdempotencyKey.make())
+ * ).pipe(Effect.tapErrorTag("PaymentRequired", (error) => Effect.logError(error.message)))
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -98,6 +155,16 @@ export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("Paym
 /**
  * 403: the X account needs re-authentication, is restricted, or may not do this (e.g. DMs).
  *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.Forbidden({
+ *   method: "POST", path: "/api/v1/x/dm/44196397", code: "dm_not_allowed", mayHaveDispatched: false
+ * })
+ * const text = error.message // "Xquik refused the request for this X account (403 dm_not_allowed). ..."
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -109,6 +176,18 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", answ
 
 /**
  * 404: no such write action (or account). Check the id; never resubmit the write because of it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const find = (id: string) =>
+ *   Effect.flatMap(XquikClient.XquikClient, (client) => client.getWriteAction(id)).pipe(
+ *     Effect.map(Option.some),
+ *     Effect.catchTag("NotFound", () => Effect.succeed(Option.none()))
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -122,6 +201,15 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", answerF
 /**
  * 400 (or another 4xx the API does not document): the request itself is wrong. Also raised before
  * any request when a write request fails local validation.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { WriteRequest } from "xquik-write-queue"
+ *
+ * const checked = WriteRequest.validate(WriteRequest.sendDm({ account: "@acme", to: "44196397", text: "" }))
+ * const problems = Either.isLeft(checked) ? checked.left.fieldErrors.map((f) => f.message) : []
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -144,6 +232,16 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 /**
  * 409: the Idempotency-Key was already used with a different request. Keep the original action.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox, WriteRequest } from "xquik-write-queue"
+ *
+ * const enqueue = Outbox.enqueue(WriteRequest.tweet({ account: "@acme", text: "Hello again" }), {
+ *   idempotencyKey: "launch-post"
+ * }).pipe(Effect.catchTag("IdempotencyConflict", (error) => Effect.logWarning(error.message)))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -158,6 +256,15 @@ export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>
 
 /**
  * 429: rate limited by Xquik or by X. `retryAfter` is when to try again, when the server said.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const waitFor = (error: XquikError.RateLimited): Duration.Duration =>
+ *   error.retryAfter ?? Duration.seconds(5)
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -176,6 +283,16 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 /**
  * 422: X rejected the write (content too long, duplicate, suspended account, missing target…).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WriteRequest, XquikClient } from "xquik-write-queue"
+ *
+ * const send = Effect.flatMap(XquikClient.XquikClient, (client) =>
+ *   client.submit(WriteRequest.like("@acme", "1900000000000000001"), WriteRequest.IdempotencyKey.make())
+ * ).pipe(Effect.tapErrorTag("Unprocessable", (error) => Effect.logWarning(`X said no: ${error.code}`)))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -188,6 +305,14 @@ export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unproces
 /**
  * 5xx: the API or X failed. `retryable` says whether repeating a READ may help; a write follows
  * `mayHaveDispatched` and `safeToRetry` instead.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * // Reads may be repeated; a write only when nothing may have been dispatched.
+ * const worthRetrying = (error: XquikError.ServerError): boolean => error.retryable && !error.mayHaveDispatched
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -211,6 +336,16 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
 /**
  * The connection failed: refused, reset, or broken while the answer was read.
  *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.Transport({
+ *   method: "GET", path: "/api/v1/x/write-actions/42", stage: "request",
+ *   reason: "ECONNREFUSED", mayHaveDispatched: false
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -233,6 +368,16 @@ export class Transport extends Schema.TaggedError<Transport>()("Transport", {
 /**
  * No complete answer within the configured timeout.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.Timeout({
+ *   method: "GET", path: "/api/v1/x/write-actions/42", timeout: Duration.seconds(30), mayHaveDispatched: false
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -250,6 +395,14 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
 /**
  * The answer could not be read: not JSON, or a field of the wrong shape. `fieldPath` names the
  * field (`$` for the whole body).
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const where = (error: XquikError.MalformedResponse): string =>
+ *   `${error.status} ${error.method} ${error.path} at ${error.fieldPath}, request ${error.requestId ?? "?"}`
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -271,6 +424,15 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 /**
  * The answer was larger than the configured cap; it was cut off while it was read.
  *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.ResponseTooLarge({
+ *   method: "GET", path: "/api/v1/x/write-actions/42", status: 200, limitBytes: 1048576, mayHaveDispatched: false
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -290,6 +452,15 @@ export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("Re
  * A `statusUrl` or `Location` pointed outside the configured origin and API path; it was not
  * followed, so the credential never left for another host.
  *
+ * @example
+ * ```ts
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const config = { origin: "https://xquik.com", basePath: "/api/v1" }
+ * const refused = XquikClient.resolveStatusUrl(config, "https://elsewhere.example/api/v1/x/write-actions/42")
+ * // Either.left(CrossOriginStatusUrl): the credential is never sent there
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -304,6 +475,15 @@ export class CrossOriginStatusUrl extends Schema.TaggedError<CrossOriginStatusUr
 
 /**
  * The text is not a write action id. Raised before any request.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { XquikClient } from "xquik-write-queue"
+ *
+ * const parsed = XquikClient.parseWriteActionId("42/like")
+ * const reason = Either.isLeft(parsed) ? parsed.left.reason : "valid"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -320,6 +500,17 @@ export class InvalidWriteActionId extends Schema.TaggedError<InvalidWriteActionI
 
 /**
  * The configuration is unusable: no credential, two credentials, a bad base URL or duration.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * // No credential given: fails with ConfigError naming the options to set.
+ * const config = XquikConfig.make({}).pipe(
+ *   Effect.tapErrorTag("ConfigError", (error) => Effect.logError(error.variables.join(", ")))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -345,6 +536,18 @@ const RecordType = Schema.typeSchema(WriteAction.WriteAction)
  * The write reached a terminal `failed` status. Nothing more will happen to it. A new write is
  * allowed only when `safeToRetry` is true, with a NEW key, and only if you want it.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const outcome = Polling.awaitOutcome("42").pipe(
+ *   Effect.catchTag("WriteFailed", (error) =>
+ *     Effect.logWarning(error.safeToRetry ? "nothing was sent; a new write is safe" : error.message)
+ *   )
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category outcomes
  */
@@ -369,6 +572,16 @@ export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed"
  * The write expired before it was confirmed. It may be on X: verify it there, and never resend
  * it automatically.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const outcome = Polling.awaitOutcome("42").pipe(
+ *   Effect.catchTag("WriteExpired", (error) => Effect.logWarning(`verify ${error.writeActionId} on X`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category outcomes
  */
@@ -387,6 +600,16 @@ export class WriteExpired extends Schema.TaggedError<WriteExpired>()("WriteExpir
  * Polling ran past its bound (`maxWait`, the record's `expiresAt`, or the end of the schedule)
  * while the write was still pending. The write may still complete: poll it again later; never
  * resend it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const outcome = Polling.awaitOutcome("42", { maxWait: "1 minute" }).pipe(
+ *   Effect.catchTag("StillPending", (error) => Effect.logInfo(`still pending after ${error.polls} polls`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category outcomes
@@ -411,6 +634,13 @@ export class StillPending extends Schema.TaggedError<StillPending>()("StillPendi
  * The row's lease has passed to another worker (or was released): this worker must not write it.
  * Nothing was changed.
  *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.LeaseLost({ jobId: "job-1", workerId: "worker-a" })
+ * ```
+ *
  * @since 0.1.0
  * @category store
  */
@@ -426,6 +656,17 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
 /**
  * The store failed: unreachable, full, busy, or a statement failed. `code` is the driver's code
  * when there is one (`SQLITE_FULL`, `SQLITE_BUSY`, `ECONNREFUSED`, a PostgreSQL SQLSTATE, …).
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.StoreError({
+ *   operation: "claim rows",
+ *   reason: "database is locked",
+ *   code: "SQLITE_BUSY"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category store
@@ -443,6 +684,16 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 /**
  * No job with this id is in the store.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const row = Outbox.send("job-1").pipe(
+ *   Effect.catchTag("JobNotFound", (error) => Effect.dieMessage(error.message))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category store
  */
@@ -457,6 +708,17 @@ export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound"
 /**
  * Another worker holds the job's lease right now.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * // Another worker holds the job: try again a few times.
+ * const row = Outbox.send("job-1").pipe(
+ *   Effect.retry({ while: (error) => error._tag === "JobBusy", schedule: Schedule.spaced("5 seconds"), times: 3 })
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category store
  */
@@ -470,6 +732,16 @@ export class JobBusy extends Schema.TaggedError<JobBusy>()("JobBusy", {
 
 /**
  * The job may not be sent again with a new key: only a job that failed with `safe_to_retry` may.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Outbox } from "xquik-write-queue"
+ *
+ * const retried = Outbox.retryWithNewKey("job-1").pipe(
+ *   Effect.catchTag("NotRetryable", (error) => Effect.logWarning(error.reason))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category store
@@ -488,6 +760,13 @@ export class NotRetryable extends Schema.TaggedError<NotRetryable>()("NotRetryab
  * A stored row cannot be read: a column holds what no row may hold (e.g. broken JSON). The other
  * rows are still served.
  *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.StoreCorrupt({ jobId: "job-1", column: "request_payload", reason: "not JSON" })
+ * ```
+ *
  * @since 0.1.0
  * @category store
  */
@@ -503,6 +782,14 @@ export class StoreCorrupt extends Schema.TaggedError<StoreCorrupt>()("StoreCorru
 
 /**
  * Any error an HTTP call to Xquik can end with.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const advice = (error: XquikError.XquikError): string =>
+ *   XquikError.mayHaveDispatched(error) ? "poll or verify on X; never resend with a new key" : error.message
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -526,6 +813,13 @@ export type XquikError =
 
 /**
  * The tags of {@link XquikError}.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const isXquikTag = (tag: string): boolean => XquikError.xquikErrorTags.some((known) => known === tag)
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -551,6 +845,15 @@ export const xquikErrorTags: ReadonlyArray<XquikError["_tag"]> = [
 const tagSet: ReadonlySet<string> = new Set(xquikErrorTags)
 
 /**
+ * Whether a value is one of the {@link XquikError} errors (by its `_tag`).
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const describe = (u: unknown): string => (XquikError.isXquikError(u) ? u._tag : "not an Xquik error")
+ * ```
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -560,6 +863,16 @@ export const isXquikError = (u: unknown): u is XquikError =>
 /**
  * Whether a failed write may have reached X. Errors that never touched the network (a bad id, a
  * refused URL) say `false`.
+ *
+ * @example
+ * ```ts
+ * import { XquikError } from "xquik-write-queue"
+ *
+ * const error = new XquikError.Transport({
+ *   method: "POST", path: "/api/v1/x/tweets", stage: "body", reason: "socket hang up", mayHaveDispatched: true
+ * })
+ * XquikError.mayHaveDispatched(error) // true: poll, never resend with a new key
+ * ```
  *
  * @since 0.1.0
  * @category refinements

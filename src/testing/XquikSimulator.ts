@@ -43,6 +43,16 @@ const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith
  * simulator's pacing for this answer; `httpStatus` overrides 200/202 (e.g. 402 with a failed
  * record); `headers` adds raw headers.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { StatusStep } from "xquik-write-queue/testing"
+ *
+ * const step = Schema.decodeUnknownSync(StatusStep)({
+ *   _tag: "Status", status: "failed", error: "x_write_failed", safeToRetry: true
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -75,6 +85,17 @@ export const StatusStep = Schema.TaggedStruct("Status", {
  * Answer with an HTTP error and an error body. On a write, `dispatched: true` means the action
  * was created anyway (e.g. `500 x_write_ambiguous`), and the body carries its id.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { HttpErrorStep } from "xquik-write-queue/testing"
+ *
+ * // The write was created although the answer is a 500.
+ * const ambiguous = Schema.decodeUnknownSync(HttpErrorStep)({
+ *   _tag: "HttpError", status: 500, code: "x_write_ambiguous", dispatched: true
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -90,6 +111,18 @@ export const HttpErrorStep = Schema.TaggedStruct("HttpError", {
 /**
  * Answer with a body that is not a record (HTML from a proxy by default).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { GarbageStep } from "xquik-write-queue/testing"
+ *
+ * const proxyPage = Schema.decodeUnknownSync(GarbageStep)({
+ *   _tag: "Garbage",
+ *   status: 502,
+ *   body: "<html>Bad gateway</html>"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -101,6 +134,16 @@ export const GarbageStep = Schema.TaggedStruct("Garbage", {
 
 /**
  * Answer exactly this: status, headers and body text.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { RawStep } from "xquik-write-queue/testing"
+ *
+ * const raw = Schema.decodeUnknownSync(RawStep)({
+ *   _tag: "Raw", status: 200, headers: { "content-type": "application/json" }, body: "{}"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -114,6 +157,14 @@ export const RawStep = Schema.TaggedStruct("Raw", {
 /**
  * Destroy the connection without answering (after the request arrived).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ResetStep } from "xquik-write-queue/testing"
+ *
+ * const reset = Schema.decodeUnknownSync(ResetStep)({ _tag: "Reset" })
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -121,6 +172,19 @@ export const ResetStep = Schema.TaggedStruct("Reset", {})
 
 /**
  * Answer with a body of `bytes` bytes, declared in `Content-Length` or sent chunked.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { OversizedStep } from "xquik-write-queue/testing"
+ *
+ * // 2 MiB sent chunked, without a Content-Length.
+ * const huge = Schema.decodeUnknownSync(OversizedStep)({
+ *   _tag: "Oversized",
+ *   bytes: 2 * 1024 * 1024,
+ *   declareLength: false
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -132,6 +196,13 @@ export const OversizedStep = Schema.TaggedStruct("Oversized", {
 
 /**
  * One answer of a script.
+ *
+ * @example
+ * ```ts
+ * import { type Step, Steps } from "xquik-write-queue/testing"
+ *
+ * const script: ReadonlyArray<Step> = [Steps.accepted(), Steps.rateLimited(2), Steps.pending(), Steps.success()]
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -148,6 +219,13 @@ export type Step =
 /**
  * Wait `delayMs` (effect's `Clock`), then play `step`.
  *
+ * @example
+ * ```ts
+ * import { type SlowStep, Steps } from "xquik-write-queue/testing"
+ *
+ * const slow: SlowStep = { _tag: "Slow", delayMs: 5000, step: Steps.pending() }
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -159,6 +237,19 @@ export interface SlowStep {
 
 /**
  * The schema of a step, for scripts read from JSON files.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Step } from "xquik-write-queue/testing"
+ *
+ * // e.g. a script read from a JSON file
+ * const script = Schema.decodeUnknownSync(Schema.Array(Step))([
+ *   { _tag: "Status", status: "accepted" },
+ *   { _tag: "Reset" },
+ *   { _tag: "Status", status: "success", resultId: "1900000000000000001" }
+ * ])
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -236,6 +327,14 @@ export const Steps = {
 /**
  * A write as the simulator received it, for choosing its script.
  *
+ * @example
+ * ```ts
+ * import { defaultScript, type ReceivedWrite, type Step, Steps } from "xquik-write-queue/testing"
+ *
+ * const scriptFor = (write: ReceivedWrite): ReadonlyArray<Step> =>
+ *   write.action === "send_dm" ? [Steps.accepted(), Steps.pending(), Steps.expired()] : defaultScript
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -252,6 +351,17 @@ export interface ReceivedWrite {
  * order, and the last step repeats. Fault steps (errors, garbage, resets, slow answers) do not
  * change the action's status.
  *
+ * @example
+ * ```ts
+ * import { type ScriptFor, Steps } from "xquik-write-queue/testing"
+ *
+ * // Every write from @flaky fails safely; the others succeed.
+ * const script: ScriptFor = (write) =>
+ *   write.account === "@flaky"
+ *     ? [Steps.accepted(), Steps.failed({ safeToRetry: true })]
+ *     : [Steps.accepted(), Steps.success()]
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -259,6 +369,14 @@ export type ScriptFor = (write: ReceivedWrite) => ReadonlyArray<Step>
 
 /**
  * The default script: accepted, then pending, then success.
+ *
+ * @example
+ * ```ts
+ * import { defaultScript, layer, Steps } from "xquik-write-queue/testing"
+ *
+ * // The default script, but the write's own answer is a 429 first.
+ * const SimulatorLive = layer({ script: [Steps.rateLimited(1), ...defaultScript] })
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -273,12 +391,35 @@ export const defaultScript: ReadonlyArray<Step> = [Steps.accepted(), Steps.pendi
  * The API key the simulator accepts unless told otherwise. It looks like a real key
  * (`xq_` and 64 hex digits) so leak checks can search for it.
  *
+ * @example
+ * ```ts
+ * import { defaultApiKey } from "xquik-write-queue/testing"
+ * import { XquikConfig } from "xquik-write-queue"
+ *
+ * const ConfigLive = XquikConfig.layer({ apiKey: defaultApiKey, baseUrl: "http://127.0.0.1:8080/api/v1" })
+ * ```
+ *
  * @since 0.1.0
  * @category options
  */
 export const defaultApiKey = `xq_${"5e1f".repeat(16)}`
 
 /**
+ * How the simulator behaves: the contract it speaks, the credentials it accepts, the scripts of
+ * new writes, its pacing and its port.
+ *
+ * @example
+ * ```ts
+ * import { type Options, Steps } from "xquik-write-queue/testing"
+ *
+ * const options: Options = {
+ *   contract: "a",
+ *   retryAfterSeconds: 0,
+ *   pollAfterMs: null,
+ *   script: [Steps.accepted(), Steps.success()]
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category options
  */
@@ -309,6 +450,14 @@ export interface Options {
 /**
  * One request the simulator received.
  *
+ * @example
+ * ```ts
+ * import type { LoggedRequest } from "xquik-write-queue/testing"
+ *
+ * const statusReads = (log: ReadonlyArray<LoggedRequest>): number =>
+ *   log.filter((request) => request.method === "GET" && request.writeActionId !== null).length
+ * ```
+ *
  * @since 0.1.0
  * @category stats
  */
@@ -325,6 +474,14 @@ export interface LoggedRequest {
 
 /**
  * What the simulator saw.
+ *
+ * @example
+ * ```ts
+ * import type { Stats } from "xquik-write-queue/testing"
+ *
+ * const keptPromises = (stats: Stats): boolean =>
+ *   stats.pollsAfterTerminal === 0 && stats.duplicateDispatches === 0 && stats.retryAfterViolations === 0
+ * ```
  *
  * @since 0.1.0
  * @category stats
@@ -358,6 +515,15 @@ export interface Stats {
 /**
  * Seeds an action the status endpoint knows, without a write.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { type SeedOptions, Steps, XquikSimulator } from "xquik-write-queue/testing"
+ *
+ * const options: SeedOptions = { id: "42", action: "send_dm", steps: [Steps.pending(), Steps.success()] }
+ * const seeded = Effect.flatMap(XquikSimulator, (simulator) => simulator.seed(options))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -371,6 +537,18 @@ export interface SeedOptions {
 }
 
 /**
+ * The simulator's interface: its URLs and API key, seeding actions, changing the script,
+ * its statistics and its request log.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { XquikSimulatorShape } from "xquik-write-queue/testing"
+ *
+ * const pollsOf = (simulator: XquikSimulatorShape, id: string) =>
+ *   Effect.map(simulator.stats, (stats) => stats.pollsById[id] ?? 0)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -390,6 +568,18 @@ export interface XquikSimulatorShape {
 
 /**
  * The simulator service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { layer, Steps, XquikSimulator } from "xquik-write-queue/testing"
+ *
+ * const baseUrl = Effect.gen(function* () {
+ *   const simulator = yield* XquikSimulator
+ *   yield* simulator.setScript([Steps.accepted(), Steps.failed()])
+ *   return simulator.baseUrl
+ * }).pipe(Effect.provide(layer()))
+ * ```
  *
  * @since 0.1.0
  * @category tags
@@ -495,6 +685,20 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 
 /**
  * Starts the simulator on 127.0.0.1 (port 0 unless told) for the life of the scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { make } from "xquik-write-queue/testing"
+ *
+ * // The server stops when the scope closes.
+ * const requests = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const simulator = yield* make({ contract: "a" })
+ *     return (yield* simulator.stats).requests
+ *   })
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -1076,6 +1280,13 @@ const toScriptFor = (script: ScriptFor | ReadonlyArray<Step>): ScriptFor =>
 /**
  * The simulator as a scoped layer.
  *
+ * @example
+ * ```ts
+ * import { layer, Steps } from "xquik-write-queue/testing"
+ *
+ * const SimulatorLive = layer({ script: [Steps.accepted(), Steps.pending(), Steps.success()], retryAfterSeconds: 0 })
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -1085,6 +1296,20 @@ export const layer = (options: Options = {}): Layer.Layer<XquikSimulator, HttpSe
 /**
  * The simulator plus an {@link XquikClient.XquikClient} (and its {@link XquikConfig.XquikConfig})
  * pointed at it with its API key: everything a test of the client needs.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ * import { layerWithClient, Steps, XquikSimulator } from "xquik-write-queue/testing"
+ *
+ * const test = Effect.gen(function* () {
+ *   const simulator = yield* XquikSimulator
+ *   const id = yield* simulator.seed({ steps: [Steps.pending(), Steps.success()] })
+ *   yield* Polling.awaitOutcome(id).pipe(Effect.provide(Polling.layer))
+ *   return (yield* simulator.stats).pollsAfterTerminal // 0
+ * }).pipe(Effect.provide(layerWithClient({ retryAfterSeconds: 0 })))
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -1115,6 +1340,20 @@ export const layerWithClient = (
 /**
  * A running simulator outside of Effect: its URL and a `stop` function.
  *
+ * @example
+ * ```ts
+ * import { type Running, start } from "xquik-write-queue/testing"
+ *
+ * const withSimulator = async <A>(use: (running: Running) => Promise<A>): Promise<A> => {
+ *   const running = await start()
+ *   try {
+ *     return await use(running)
+ *   } finally {
+ *     await running.stop()
+ *   }
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -1133,9 +1372,11 @@ export interface Running {
  * ```ts
  * import { start } from "xquik-write-queue/testing"
  *
- * const sim = await start()
- * console.log(sim.baseUrl)
- * await sim.stop()
+ * const main = async () => {
+ *   const simulator = await start({ contract: "a" })
+ *   console.log(`XQUIK_BASE_URL=${simulator.baseUrl} XQUIK_API_KEY=${simulator.apiKey}`)
+ *   await simulator.stop()
+ * }
  * ```
  *
  * @since 0.1.0
