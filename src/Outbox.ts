@@ -362,6 +362,34 @@ const afterError = (
 }
 
 /**
+ * The API answered with a write action id another job already follows (it was tracked by id
+ * before this send's answer came back). That job keeps following it; this one is closed with a
+ * note naming it, so nothing is tracked twice and nothing is lost.
+ */
+const linkToOwner = (context: SendContext, result: SendResult, lease: Lease, now: number) =>
+  Effect.gen(function* () {
+    const id = result.row.write_action_id ?? ""
+    const owner = yield* context.store.findByWriteActionId(id)
+    const ownerJob = Option.match(owner, { onNone: () => "another job", onSome: (r) => `job ${r.job_id}` })
+    const closed: QueueRow.QueueRow = {
+      ...result.row,
+      write_action_id: null,
+      status: "failed",
+      terminal: true,
+      error_code: "write_action_tracked_elsewhere",
+      message: `The API answered with write action ${id}, which ${ownerJob} already follows; follow it there. It was not sent twice.`,
+      safe_to_retry: false,
+      completed_at: now,
+      next_poll_at: null
+    }
+    yield* Effect.uninterruptible(context.store.save(closed, lease))
+    yield* Effect.logWarning("Outbox: the write action is already followed by another job").pipe(
+      Effect.annotateLogs({ write_action_id: id })
+    )
+    return { ...result, row: closed, observation: Option.none<WriteAction.Observation>() }
+  })
+
+/**
  * What a send needs: the store, the client and the budget. {@link sendLeased} takes them
  * explicitly so a worker can call it on its own hot path.
  *
@@ -450,13 +478,19 @@ export const sendLeased = (
       yield* Effect.uninterruptible(context.store.save({ ...row, updated_at: now }, lease))
       return yield* next.left
     }
-    yield* Effect.uninterruptible(context.store.save(next.right.row, lease))
+    const saved = yield* Effect.uninterruptible(context.store.save(next.right.row, lease)).pipe(
+      Effect.as(next.right),
+      Effect.catchIf(
+        (error): error is XquikError.StoreError => error._tag === "StoreError" && error.code === "unique_violation",
+        () => linkToOwner(context, next.right, lease, now)
+      )
+    )
     if (Either.isLeft(answer)) {
       yield* Effect.logWarning("Outbox: the send failed").pipe(
         Effect.annotateLogs({ error: answer.left._tag, reason: answer.left.message, status: next.right.row.status })
       )
     }
-    return next.right
+    return saved
   }).pipe(
     Effect.annotateLogs({ job_id: claimed.row.job_id }),
     Effect.withSpan("Outbox.send", { attributes: { "xquik.job_id": claimed.row.job_id } })

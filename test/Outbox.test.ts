@@ -254,6 +254,23 @@ describe("Outbox.send", () => {
     )
   )
 
+  it.effect("an answer naming a write action another job already follows closes this job with a note", () =>
+    withOutbox(
+      (sim, store) =>
+        Effect.gen(function* () {
+          // Someone tracked the id before the send's answer came back.
+          const tracked = yield* Outbox.track("5000")
+          const jobId = yield* Outbox.enqueue(tweet)
+          const row = yield* Outbox.send(jobId)
+          expect(row).toMatchObject({ status: "failed", terminal: true, error_code: "write_action_tracked_elsewhere", write_action_id: null })
+          expect(row.message).toContain(`job ${tracked}`)
+          expect((yield* getRow(store, tracked)).write_action_id).toBe("5000")
+          expect((yield* sim.stats).dispatches).toBe(1)
+        }),
+      { firstWriteActionId: 5000 }
+    )
+  )
+
   it.effect("an unknown job is JobNotFound; a sent job is returned unchanged", () =>
     withOutbox((sim) =>
       Effect.gen(function* () {
