@@ -262,7 +262,12 @@ describe("Outbox.send", () => {
           const tracked = yield* Outbox.track("5000")
           const jobId = yield* Outbox.enqueue(tweet)
           const row = yield* Outbox.send(jobId)
-          expect(row).toMatchObject({ status: "failed", terminal: true, error_code: "write_action_tracked_elsewhere", write_action_id: null })
+          expect(row).toMatchObject({
+            status: "failed",
+            terminal: true,
+            error_code: "write_action_tracked_elsewhere",
+            write_action_id: null
+          })
           expect(row.message).toContain(`job ${tracked}`)
           expect((yield* getRow(store, tracked)).write_action_id).toBe("5000")
           expect((yield* sim.stats).dispatches).toBe(1)

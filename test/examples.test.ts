@@ -50,10 +50,15 @@ describe("examples", () => {
     const db = join(dir, "demo.db")
     const { stdout, stderr } = await example("demo", [], { XQUIK_DB: db })
     const lines = stdout.trim().split("\n")
-    expect(lines.slice(0, 4)).toEqual(["outcome    writes", "succeeded  15", "failed     2", "expired    1"])
-    expect(lines[4]).toMatch(/API saw 17 dispatches, 0 duplicates, 0 polls after a terminal answer/)
+    // A table and a line for a person on stderr; the summary and the rows as JSON lines on stdout.
+    expect(stderr).toContain("outcome    writes\nsucceeded  15\nfailed     2\nexpired    1")
+    expect(stderr).toMatch(/API saw 17 dispatches, 0 duplicates, 0 polls after a terminal answer/)
+    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({
+      outcomes: { succeeded: 15, failed: 2, expired: 1 },
+      api: { dispatches: 17, duplicate_dispatches: 0, polls_after_terminal: 0 }
+    })
     const rows = lines
-      .slice(5)
+      .slice(1)
       .map((l) => JSON.parse(l) as { status: string; action: string; error_code: string | null })
     expect(rows).toHaveLength(18)
     expect(new Set(rows.map((r) => r.action))).toEqual(new Set(["create_tweet", "send_dm", "like"]))
@@ -66,7 +71,7 @@ describe("examples", () => {
     expect(stderr).toContain("enqueued 18 writes")
     // Run again on the same file: a new batch, the old rows kept.
     const again = await example("demo", [], { XQUIK_DB: db })
-    expect(again.stdout.trim().split("\n").slice(5)).toHaveLength(18)
+    expect(again.stdout.trim().split("\n").slice(1)).toHaveLength(18)
   })
 
   it("worker-layer embeds the worker in an app", async () => {

@@ -81,6 +81,11 @@ const batch = (run: string): ReadonlyArray<Planned> => [
   }
 ]
 
+const toStderr = (text: string) =>
+  Effect.sync(() => {
+    process.stderr.write(`${text}\n`)
+  })
+
 const bodyKey = (action: string, body: Readonly<Record<string, unknown>>, target: string | null) =>
   JSON.stringify([action, target, body.text ?? null])
 
@@ -92,8 +97,8 @@ const progressLine = (p: Worker.Progress, total: number) => {
 }
 
 /**
- * Runs the demo on the SQLite file `db`. Output: a summary table, then this run's rows as JSON
- * lines, on stdout; progress on stderr (a bar when stderr is a terminal).
+ * Runs the demo on the SQLite file `db`. stdout: a summary as one JSON line, then this run's rows
+ * as JSON lines. stderr: progress (a bar when stderr is a terminal) and the summary as a table.
  *
  * @since 0.1.0
  */
@@ -130,11 +135,11 @@ export const run = (options: { readonly db: string; readonly quiet?: boolean }) 
     const program = Effect.gen(function* () {
       const sim = yield* Sim.XquikSimulator
       const store = yield* QueueStore
-      yield* Console.error(`simulator on ${sim.baseUrl}; store ${options.db}; run ${runId}`)
+      yield* toStderr(`simulator on ${sim.baseUrl}; store ${options.db}; run ${runId}`)
       const jobs = yield* Effect.forEach(planned, (p, i) =>
         Outbox.enqueue(p.request, { dedupeKey: `demo:${runId}:${i}`, metadata: { demo_run: runId, plan: p.label } })
       )
-      yield* Console.error(`enqueued ${jobs.length} writes: tweets, replies, DMs and likes`)
+      yield* toStderr(`enqueued ${jobs.length} writes: tweets, replies, DMs and likes`)
       const tty = process.stderr.isTTY === true
       let lastPrinted = ""
       const summary = yield* Worker.drain({
@@ -163,10 +168,26 @@ export const run = (options: { readonly db: string; readonly quiet?: boolean }) 
           .map((o) => [o, String(rows.filter((r) => QueueRow.outcome(r) === o).length)])
           .filter(([, n]) => n !== "0")
       ]
+      // The table is for a person (stderr); stdout carries data only: the summary, then the rows.
       const width = Math.max(...table.map(([o]) => String(o).length))
-      yield* Console.log(table.map(([o, n]) => `${String(o).padEnd(width)}  ${n}`).join("\n"))
-      yield* Console.log(
+      yield* toStderr(table.map(([o, n]) => `${String(o).padEnd(width)}  ${n}`).join("\n"))
+      yield* toStderr(
         `sent ${summary.processed.sent} · polls ${summary.processed.polls} · ${Math.round(summary.elapsedMs)} ms · API saw ${stats.dispatches} dispatches, ${stats.duplicateDispatches} duplicates, ${stats.pollsAfterTerminal} polls after a terminal answer`
+      )
+      const outcomes = Object.fromEntries(table.slice(1).map(([o, n]) => [String(o), Number(n)]))
+      yield* Console.log(
+        JSON.stringify({
+          demo_run: runId,
+          outcomes,
+          sent: summary.processed.sent,
+          polls: summary.processed.polls,
+          elapsed_ms: Math.round(summary.elapsedMs),
+          api: {
+            dispatches: stats.dispatches,
+            duplicate_dispatches: stats.duplicateDispatches,
+            polls_after_terminal: stats.pollsAfterTerminal
+          }
+        })
       )
       for (const row of rows) yield* Console.log(JSON.stringify(QueueRow.encode(row)))
       return summary
