@@ -375,7 +375,6 @@ const keepErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   )
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI escapes
 const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "").trim()
 
 const oneLine = (text: string) =>
