@@ -132,7 +132,7 @@ export const enqueue = (
     const stored = yield* store.enqueue(row)
     if (stored.job_id !== row.job_id && !sameRequest(stored.request_payload, valid)) return yield* conflict(key)
     return stored.job_id
-  }).pipe(Effect.withSpan("Outbox.enqueue"))
+  }).pipe(Effect.withSpan("Outbox.enqueue", { captureStackTrace: false }))
 
 /**
  * Adopts a write action sent elsewhere (say, by a script that got the 202), so the worker polls
@@ -165,7 +165,7 @@ export const track = (
       })
     )
     return stored.job_id
-  }).pipe(Effect.withSpan("Outbox.track"))
+  }).pipe(Effect.withSpan("Outbox.track", { captureStackTrace: false }))
 
 // ---------------------------------------------------------------------------------------------
 // sending
@@ -493,7 +493,7 @@ export const sendLeased = (
     return saved
   }).pipe(
     Effect.annotateLogs({ job_id: claimed.row.job_id }),
-    Effect.withSpan("Outbox.send", { attributes: { "xquik.job_id": claimed.row.job_id } })
+    Effect.withSpan("Outbox.send", { captureStackTrace: false, attributes: { "xquik.job_id": claimed.row.job_id } })
   )
 
 /**
@@ -707,4 +707,4 @@ export const retryWithNewKey = (
       })
     }
     return retried
-  }).pipe(Effect.withSpan("Outbox.retryWithNewKey"))
+  }).pipe(Effect.withSpan("Outbox.retryWithNewKey", { captureStackTrace: false }))

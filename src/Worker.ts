@@ -350,7 +350,7 @@ const makeEngine = <E, R>(
           Effect.catchAllCause((cause) =>
             Effect.as(Effect.logWarning("Worker: a resolver failed; it will run again", cause), false)
           ),
-          Effect.withSpan("Worker.resolve")
+          Effect.withSpan("Worker.resolve", { captureStackTrace: false })
         )
       })
 
@@ -361,7 +361,7 @@ const makeEngine = <E, R>(
             if (release) inFlight.delete(row.job_id)
           })
         ),
-        Effect.withSpan("Worker.save")
+        Effect.withSpan("Worker.save", { captureStackTrace: false })
       )
 
     // A terminal row: kept first (rule 2: no request after it), then resolved at least once.
@@ -457,7 +457,12 @@ const makeEngine = <E, R>(
         const folded = QueueRow.fromObservation(observation, row)
         const next = folded.terminal ? folded : { ...folded, next_poll_at: yield* nextPollAt(folded, observation, now) }
         yield* settle(next, lease, Option.some(observation), false)
-      }).pipe(Effect.withSpan("Worker.poll", { attributes: { "xquik.write_action_id": writeActionId } }))
+      }).pipe(
+        Effect.withSpan("Worker.poll", {
+          captureStackTrace: false,
+          attributes: { "xquik.write_action_id": writeActionId }
+        })
+      )
 
     const turn = (claimed: Claimed): Effect.Effect<void, never, R> => {
       const { row, lease } = claimed
@@ -527,7 +532,7 @@ const makeEngine = <E, R>(
           job_id: row.job_id,
           ...(row.write_action_id !== null ? { write_action_id: row.write_action_id } : {})
         }),
-        Effect.withSpan("Worker.turn", { attributes: { "xquik.job_id": row.job_id } })
+        Effect.withSpan("Worker.turn", { captureStackTrace: false, attributes: { "xquik.job_id": row.job_id } })
       )
     }
 
@@ -548,7 +553,7 @@ const makeEngine = <E, R>(
       const free = concurrency - inFlight.size
       if (free <= 0) return "full" as const
       const claimed = yield* store.claimDue({ limit: free, workerId, leaseFor: Duration.millis(leaseMs) }).pipe(
-        Effect.withSpan("Worker.claim"),
+        Effect.withSpan("Worker.claim", { captureStackTrace: false }),
         Effect.catchAll((error) =>
           Effect.zipRight(
             Effect.logWarning("Worker: claiming failed; backing off").pipe(

@@ -380,15 +380,13 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
     const config = yield* XquikConfig
     const [authName, authValue] = credentialHeader(config.credential)
     const secret = Redacted.value(config.credential.value)
-    const http = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest((request) =>
-        request.pipe(
-          HttpClientRequest.prependUrl(config.baseUrl),
-          HttpClientRequest.setHeaders({ [authName]: authValue, "user-agent": config.userAgent }),
-          HttpClientRequest.acceptJson
-        )
-      )
-    )
+    // The client's own spans (XquikClient.getWriteAction / submit) carry what matters; the
+    // platform's per-request span and trace header would only add work to the hot path.
+    const http = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    // Every request carries the same headers: built once, not merged per request.
+    const headers = { [authName]: authValue, "user-agent": config.userAgent, accept: "application/json" }
+    const buildRequest = (method: "GET" | "POST" | "DELETE", path: string) =>
+      HttpClientRequest.make(method)(`${config.baseUrl}${path}`, { headers })
     const cap = config.maxResponseBytes
 
     // Defence in depth: no text this client builds from a foreign answer may carry the secret.
@@ -574,7 +572,7 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
     const readOnce = (id: WriteAction.WriteActionId): Effect.Effect<Observation, XquikError.XquikError> => {
       const relative = `/x/write-actions/${encodeURIComponent(id)}`
       const call: Call = { method: "GET", path: `${config.basePath}${relative}`, write: false }
-      return exchange(call, HttpClientRequest.get(relative)).pipe(
+      return exchange(call, buildRequest("GET", relative)).pipe(
         Effect.flatMap((answer) =>
           answer.status === 200 || answer.status === 202
             ? Effect.flatMap(parseJson(call, answer), (json) => observe(call, answer, json))
@@ -587,6 +585,7 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
       withReadRetries(readOnce(id)).pipe(
         Effect.tap((observation) => Effect.annotateCurrentSpan("http.response.status_code", observation.httpStatus)),
         Effect.withSpan("XquikClient.getWriteAction", {
+          captureStackTrace: false,
           kind: "client",
           attributes: { "xquik.write_action_id": id }
         })
@@ -703,7 +702,7 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
         const form = WriteRequest.toHttp(valid.right)
         const call: Call = { method: form.method, path: `${config.basePath}${form.path}`, write: true }
         // Built once: every replay sends exactly these bytes with exactly this key.
-        const httpRequest = HttpClientRequest.make(form.method)(form.path).pipe(
+        const httpRequest = buildRequest(form.method, form.path).pipe(
           HttpClientRequest.setHeader("idempotency-key", key),
           HttpClientRequest.bodyUnsafeJson(form.body)
         )
@@ -745,6 +744,7 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
             })
           ),
           Effect.withSpan("XquikClient.submit", {
+            captureStackTrace: false,
             kind: "client",
             attributes: { "xquik.action": WriteRequest.action(valid.right), "http.request.method": form.method }
           })
