@@ -327,6 +327,11 @@ const afterError = (
     const wait = error.retryAfter === undefined ? 5000 : Duration.toMillis(error.retryAfter)
     return Either.right({ ...row, ...note, status: "queued", next_poll_at: now + clampHint(wait, pacing) })
   }
+  if (error._tag === "Transport" && !error.mayHaveDispatched) {
+    // The connection was never made (refused, no DNS): nothing reached the API, and nothing is
+    // wrong with the write. It waits and goes again with the same key, like a 429.
+    return Either.right({ ...row, ...note, status: "queued", next_poll_at: now + unknownDelay(row, now) })
+  }
   if (!XquikError.mayHaveDispatched(error)) {
     // Pre-dispatch: the write surely did not reach X. The row fails, saying whether a new key may be used.
     const safe = "safeToRetry" in error && error.safeToRetry !== undefined ? error.safeToRetry : false

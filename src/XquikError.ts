@@ -417,7 +417,8 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
   mayHaveDispatched: Schema.Boolean
 }) {
   override get message(): string {
-    return `Xquik answered ${this.status} to ${this.method} ${this.path} with a body this client cannot read (at ${this.fieldPath}: ${this.reason}). This is a server or proxy fault; report the request id if it persists.`
+    const report = this.requestId === undefined ? "report it" : `report request id ${this.requestId}`
+    return `Xquik answered ${this.status} to ${this.method} ${this.path} with a body this client cannot read (at ${this.fieldPath}: ${this.reason}). This is a server or proxy fault; ${report} if it persists.`
   }
 }
 

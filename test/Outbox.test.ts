@@ -10,7 +10,9 @@ import * as RateBudget from "../src/RateBudget.js"
 import * as Sim from "../src/testing/XquikSimulator.js"
 import * as WriteRequest from "../src/WriteRequest.js"
 import type { XquikClient } from "../src/XquikClient.js"
+import * as XquikClientModule from "../src/XquikClient.js"
 import type * as XquikConfig from "../src/XquikConfig.js"
+import * as XquikConfigModule from "../src/XquikConfig.js"
 import { eventually } from "./support.js"
 
 const { Steps } = Sim
@@ -201,6 +203,33 @@ describe("Outbox.send", () => {
         { script: [Steps.slow(60_000, Steps.accepted())] },
         { timeout: "1 second" }
       )
+  )
+
+  it.live("a send that never reached the API (connection refused) stays queued with its key", () =>
+    Effect.gen(function* () {
+      const store = yield* QueueStore.QueueStore
+      const jobId = yield* Outbox.enqueue(tweet)
+      const row = yield* Outbox.send(jobId)
+      expect(row).toMatchObject({ status: "queued", terminal: false, error_code: "Transport", write_action_id: null })
+      expect(row.next_poll_at).toBeGreaterThan(row.updated_at)
+      expect((yield* getRow(store, jobId)).idempotency_key).toBe(row.idempotency_key)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          XquikClientModule.layerNode.pipe(
+            Layer.provide(
+              XquikConfigModule.layer({
+                apiKey: Sim.defaultApiKey,
+                baseUrl: "http://127.0.0.1:9/api/v1",
+                sendReplays: 0
+              })
+            )
+          ),
+          QueueStore.layerMemory,
+          RateBudget.unlimited
+        )
+      )
+    )
   )
 
   it.effect("x_write_ambiguous with a write action id adopts the id, never resends", () =>

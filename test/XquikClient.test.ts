@@ -107,9 +107,13 @@ describe("XquikClient.getWriteAction", () => {
       ["200 garbage", Steps.garbage(), "MalformedResponse", { status: 200, fieldPath: "$" }],
       [
         "200 bad field",
-        Steps.raw(200, JSON.stringify({ object: "x_write_action", id: "1" })),
+        Steps.raw(200, JSON.stringify({ object: "x_write_action", id: "1" }), { "x-request-id": "req_42" }),
         "MalformedResponse",
-        { fieldPath: "$.writeActionId" }
+        {
+          fieldPath: "$.writeActionId",
+          requestId: "req_42",
+          message: expect.stringContaining("report request id req_42")
+        }
       ]
     ]
     for (const [name, step, tag, fields] of cases) {

@@ -90,8 +90,14 @@ const shell = (script: string, env: Record<string, string> = {}) =>
 const seed = (steps: ReadonlyArray<Sim.Step>) => Effect.runPromise(sim.simulator.seed({ steps }))
 
 /** Marks in a write's text choose its script. */
+let limitedOnce = false
 const scripted: Sim.ScriptFor = (write) => {
   const text = String(write.body.text ?? "")
+  // The like of tweet 4290 is rate limited the first time it is sent.
+  if (write.targetId === "4290" && !limitedOnce) {
+    limitedOnce = true
+    return [Steps.rateLimited(1)]
+  }
   if (text.includes("#fail")) return [Steps.accepted(), Steps.failed({ error: "x_rejected", safeToRetry: false })]
   if (text.includes("#safe")) return [Steps.httpError(503, "write_tracking_unavailable", { safeToRetry: true })]
   if (text.includes("#expire")) return [Steps.accepted(), Steps.expired()]
@@ -264,6 +270,16 @@ describe("writes", () => {
     expect(expired.code).toBe(3)
   })
 
+  it("--wait sends again after a 429, with the same key", async () => {
+    const db = freshDb()
+    const run = await cli(["like", "--account", "@a", "--tweet", "4290", "--wait", "--db", db])
+    expect(run.code).toBe(0)
+    expect(run.lines[0]).toMatchObject({ status: "success", attempts: 1 })
+    const key = String(run.lines[0]?.idempotency_key)
+    // Two sends under one key: the 429 created nothing, the second created the action.
+    expect((await Effect.runPromise(sim.simulator.stats)).sendsByKey[key]).toBe(2)
+  })
+
   it("a missing argument or a bad id in a write is a usage error", async () => {
     const db = freshDb()
     const noAccount = await cli(["tweet", "--text", "x", "--db", db])
@@ -331,6 +347,27 @@ describe("the queue", () => {
     expect(run.code).toBe(0)
     const lines = run.stdout.trim().split("\n")
     expect(JSON.parse(lines.at(-1) ?? "{}")).toEqual({ success: 2 })
+  })
+
+  it("await marks an id the API does not know as failed in the store", async () => {
+    const db = freshDb()
+    const run = await cli(["await", "--db", db, "424242"])
+    expect(run.code).toBe(1)
+    expect(run.lines[0]).toMatchObject({
+      write_action_id: "424242",
+      status: "failed",
+      terminal: true,
+      error_code: "not_found"
+    })
+    expect((await cli(["counts", "--db", db])).lines).toEqual([{ failed: 1 }])
+  })
+
+  it("a reader that stops early ends the command quietly", async () => {
+    const ids = await Promise.all([1, 2, 3].map(() => seed([Steps.pending(), Steps.success()])))
+    const run = await shell(`$XQ await --progress ${ids.join(" ")} | head -c 10`)
+    expect(run.stdout).toHaveLength(10)
+    expect(run.stderr).not.toContain("EPIPE")
+    expect(run.stderr).not.toMatch(/\s+at /)
   })
 
   it("an unreachable or unusable database is exit 1 with one line", async () => {

@@ -97,7 +97,7 @@ const progressLine = (p: Worker.Progress, total: number) => {
 }
 
 /**
- * Runs the demo on the SQLite file `db`. stdout: a summary as one JSON line, then this run's rows
+ * Runs the demo on the store `db` (a SQLite file or a postgres:// URL). stdout: a summary as one JSON line, then this run's rows
  * as JSON lines. stderr: progress (a bar when stderr is a terminal) and the summary as a table.
  *
  * @since 0.1.0
@@ -192,7 +192,5 @@ export const run = (options: { readonly db: string; readonly quiet?: boolean }) 
       for (const row of rows) yield* Console.log(JSON.stringify(QueueRow.encode(row)))
       return summary
     })
-    return yield* program.pipe(
-      Effect.provide(Layer.merge(simulated, SqlQueueStore.layerSqlite({ filename: options.db })))
-    )
+    return yield* program.pipe(Effect.provide(Layer.merge(simulated, SqlQueueStore.layerFromUrl(options.db))))
   })

@@ -417,6 +417,11 @@ const main = Effect.suspend(() => cli(process.argv)).pipe(
   Logger.withMinimumLogLevel(process.env.XQUIK_DEBUG === "1" ? LogLevel.Debug : LogLevel.Error)
 )
 
+// A reader that stops early (`| head`) closes the pipe: stop quietly with the exit code so far.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(currentExitCode())
+})
+
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {

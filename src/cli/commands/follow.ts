@@ -3,6 +3,7 @@
  * polling rules, folds each observation into the row, stores it when a store is given, and
  * prints every observation with --progress.
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -85,6 +86,22 @@ export const follow = (
       case "StoreCorrupt":
       case "LeaseLost":
         return yield* Effect.fail(error)
+      case "NotFound": {
+        // The API does not know the id: the row is finished (never resubmitted), as the worker does it.
+        yield* note(globals, `xquik-write-queue: ${writeActionId}: ${error.message}`)
+        const now = yield* Clock.currentTimeMillis
+        const failed: QueueRow.QueueRow = {
+          ...row,
+          status: "failed",
+          terminal: true,
+          error_code: error.code,
+          message: error.message,
+          completed_at: now,
+          next_poll_at: null
+        }
+        yield* keep(options.store, failed)
+        return { row: failed, code: ExitCode.error }
+      }
       default: {
         yield* note(globals, `xquik-write-queue: ${writeActionId}: ${error.message}`)
         const failed = { ...row, error_code: "code" in error ? error.code : error._tag, message: error.message }

@@ -38,7 +38,7 @@ const loadScript = (file: string): Effect.Effect<Sim.ScriptFor, UsageError> =>
       try: (): unknown => JSON.parse(text),
       catch: () => new UsageError({ message: `the script ${JSON.stringify(file)} is not JSON.` })
     })
-    const script = yield* Schema.decodeUnknown(ScriptFile)(json).pipe(
+    const script = yield* Schema.decodeUnknown(ScriptFile, { onExcessProperty: "error" })(json).pipe(
       Effect.mapError(
         (e) =>
           new UsageError({

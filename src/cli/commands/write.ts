@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -43,7 +45,16 @@ export const run = (globals: Globals, request: WriteRequest.WriteRequest, option
     }
     yield* Effect.gen(function* () {
       const { store, jobId } = yield* enqueue
-      const sent = yield* Outbox.send(jobId)
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(maxWait)
+      let sent = yield* Outbox.send(jobId)
+      // Rate limited, or the API was unreachable: nothing was sent; go again when the row says,
+      // with the same key, within --max-wait.
+      while (!sent.terminal && Outbox.needsSend(sent) && sent.next_poll_at !== null) {
+        const now = yield* Clock.currentTimeMillis
+        if (sent.next_poll_at > deadline) break
+        yield* Effect.sleep(Duration.millis(Math.max(0, sent.next_poll_at - now)))
+        sent = yield* Outbox.send(jobId)
+      }
       const done =
         sent.terminal || sent.write_action_id === null
           ? { row: sent, code: outcomeCode(QueueRow.outcome(sent)) }
