@@ -209,6 +209,8 @@ export interface SendResult {
   readonly observation: Option.Option<WriteAction.Observation>
   /** Whether the request was sent (false when the row needed no send). */
   readonly sent: boolean
+  /** Whether the final write also released the lease. */
+  readonly released: boolean
 }
 
 /**
@@ -249,7 +251,8 @@ const afterAnswer = (row: QueueRow.QueueRow, submitted: Submitted, now: number, 
       return {
         row: { ...next, next_poll_at: next.terminal ? null : firstPollAt(Option.some(observation), now, pacing) },
         observation: Option.some(observation),
-        sent: true
+        sent: true,
+        released: false
       }
     }
     case "Unconfirmed": {
@@ -271,7 +274,8 @@ const afterAnswer = (row: QueueRow.QueueRow, submitted: Submitted, now: number, 
           next_poll_at: Option.match(retryAfter, { onNone: () => now, onSome: (ms) => now + clampHint(ms, pacing) })
         },
         observation: Option.none(),
-        sent: true
+        sent: true,
+        released: false
       }
     }
     case "Confirmed":
@@ -292,7 +296,8 @@ const afterAnswer = (row: QueueRow.QueueRow, submitted: Submitted, now: number, 
           next_poll_at: null
         },
         observation: Option.none(),
-        sent: true
+        sent: true,
+        released: false
       }
   }
 }
@@ -391,7 +396,7 @@ const linkToOwner = (context: SendContext, result: SendResult, lease: Lease, now
     yield* Effect.logWarning("Outbox: the write action is already followed by another job").pipe(
       Effect.annotateLogs({ write_action_id: id })
     )
-    return { ...result, row: closed, observation: Option.none<WriteAction.Observation>() }
+    return { ...result, row: closed, observation: Option.none<WriteAction.Observation>(), released: false }
   })
 
 /**
@@ -422,6 +427,8 @@ export interface SendContext {
   readonly client: XquikClientShape
   readonly budget: Option.Option<RateBudgetShape>
   readonly pacing: Pacing
+  /** Release the lease in the final write when the answer is not terminal (a worker's turn ends there). */
+  readonly releasePending?: boolean | undefined
 }
 
 /**
@@ -456,7 +463,7 @@ export const sendLeased = (
     const request = row.request_payload
     const key = row.idempotency_key
     if (!needsSend(row) || request === null || key === null) {
-      return { row, observation: Option.none(), sent: false }
+      return { row, observation: Option.none(), sent: false, released: false }
     }
     const replay = row.status === "send_started" || row.status === "send_unknown"
     const startedAt = yield* Clock.currentTimeMillis
@@ -476,15 +483,18 @@ export const sendLeased = (
       : Either.map(afterError(started, answer.left, now, context.pacing), (r) => ({
           row: r,
           observation: Option.none<WriteAction.Observation>(),
-          sent: true
+          sent: true,
+          released: false
         }))
     if (Either.isLeft(next)) {
       // Nothing was dispatched: put the row back as it was and stop.
       yield* Effect.uninterruptible(context.store.save({ ...row, updated_at: now }, lease))
       return yield* next.left
     }
-    const saved = yield* Effect.uninterruptible(context.store.save(next.right.row, lease)).pipe(
-      Effect.as(next.right),
+    // A pending answer is the end of this turn for the row: the lease goes in the same write.
+    const release = context.releasePending === true && !next.right.row.terminal
+    const saved = yield* Effect.uninterruptible(context.store.save(next.right.row, lease, { release })).pipe(
+      Effect.as({ ...next.right, released: release }),
       Effect.catchIf(
         (error): error is XquikError.StoreError => error._tag === "StoreError" && error.code === "unique_violation",
         () => linkToOwner(context, next.right, lease, now)

@@ -258,6 +258,23 @@ export class QueueStore extends Context.Tag("xquik-write-queue/QueueStore")<Queu
 export const listLimits = { default: 100, max: 10_000 } as const
 
 /**
+ * A row as stores keep it: a closed row (terminal, resolvers done) has no `next_poll_at`, so the
+ * due rows are exactly the rows with one.
+ *
+ * @example
+ * ```ts
+ * import { QueueRow, QueueStore } from "xquik-write-queue"
+ *
+ * const keep = (row: QueueRow.QueueRow) => QueueStore.closed(row)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const closed = (row: QueueRow.QueueRow): QueueRow.QueueRow =>
+  row.terminal && !row.resolution_pending && row.next_poll_at !== null ? { ...row, next_poll_at: null } : row
+
+/**
  * A cursor is the position after the last row of a page: its creation time and job id.
  *
  * @example
@@ -365,9 +382,10 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
           (entries.has(row.job_id) ? row.job_id : undefined)
         const found = existing === undefined ? undefined : entries.get(existing)
         if (found !== undefined) return found.row
-        entries.set(row.job_id, { row, lease: undefined })
-        index(row)
-        return row
+        const kept = closed(row)
+        entries.set(row.job_id, { row: kept, lease: undefined })
+        index(kept)
+        return kept
       }),
     get: (jobId) => Effect.sync(() => Option.fromNullable(entries.get(jobId)?.row)),
     findByWriteActionId: (id) => find(byWriteAction, id),
@@ -411,7 +429,7 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
             })
           )
         }
-        entry.row = row
+        entry.row = closed(row)
         index(row)
         if (options?.release === true) entry.lease = undefined
         return Effect.void
@@ -429,7 +447,7 @@ export const makeMemory: Effect.Effect<QueueStoreShape> = Effect.sync(() => {
         }
         if (previous.idempotency_key !== null) byKey.delete(previous.idempotency_key)
         if (previous.write_action_id !== null) byWriteAction.delete(previous.write_action_id)
-        entry.row = row
+        entry.row = closed(row)
         entry.lease = undefined
         index(row)
         return true

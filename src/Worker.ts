@@ -295,9 +295,19 @@ const makeEngine = <E, R>(
     const schedule = options.schedule ?? defaultSchedule
     const autoRetrySafe = options.autoRetrySafe ?? 0
     const resolver = options.resolver
-    const sendContext: Outbox.SendContext = { store, client, budget: Option.some(budget), pacing: options }
+    const sendContext: Outbox.SendContext = {
+      store,
+      client,
+      budget: Option.some(budget),
+      pacing: options,
+      releasePending: true
+    }
     const tally: Tally = { sent: 0, polls: 0, succeeded: 0, failed: 0, expired: 0, retriedWithNewKey: 0, errors: 0 }
-    const inFlight = new Map<string, Lease>()
+    // Leases this worker holds (rows running or waiting in `ready`): renewed, and released on exit.
+    const held = new Map<string, Lease>()
+    // Rows claimed ahead of a free slot, so one claim serves several turns.
+    const ready: Array<Claimed> = []
+    let running = 0
     const wake = yield* Queue.sliding<void>(1)
     const fatal = yield* Deferred.make<never, Outbox.Fatal>()
     const turns = yield* FiberSet.make<void, never>()
@@ -358,7 +368,7 @@ const makeEngine = <E, R>(
       Effect.uninterruptible(store.save(row, lease, { release })).pipe(
         Effect.tap(() =>
           Effect.sync(() => {
-            if (release) inFlight.delete(row.job_id)
+            if (release) held.delete(row.job_id)
           })
         ),
         Effect.withSpan("Worker.save", { captureStackTrace: false })
@@ -411,17 +421,13 @@ const makeEngine = <E, R>(
       row: QueueRow.QueueRow,
       lease: Lease,
       observation: Option.Option<WriteAction.Observation>,
-      saved: boolean
+      released: boolean
     ) =>
       row.terminal
         ? settleTerminal(row, lease, observation)
         : Effect.gen(function* () {
-            if (saved) {
-              yield* Effect.uninterruptible(store.release(lease))
-              inFlight.delete(row.job_id)
-            } else {
-              yield* save(row, lease, true)
-            }
+            if (released) held.delete(row.job_id)
+            else yield* save(row, lease, true)
             if (Option.isSome(observation)) yield* runResolver(row, observation.value)
           })
 
@@ -481,7 +487,7 @@ const makeEngine = <E, R>(
               tally.sent++
               yield* Metric.increment(metrics.sent)
             }
-            yield* settle(sent.row, lease, sent.observation, true)
+            yield* settle(sent.row, lease, sent.observation, sent.released)
           })
         }
         if (row.write_action_id !== null) return poll(row, lease, row.write_action_id)
@@ -520,10 +526,11 @@ const makeEngine = <E, R>(
         Effect.catchAllDefect((defect) => Effect.logError("Worker: a turn died", defect)),
         Effect.ensuring(
           Effect.suspend(() => {
-            const held = inFlight.get(row.job_id)
-            inFlight.delete(row.job_id)
+            const lease = held.get(row.job_id)
+            held.delete(row.job_id)
+            running--
             return Effect.zipRight(
-              held === undefined ? Effect.void : Effect.ignore(store.release(held)),
+              lease === undefined ? Effect.void : Effect.ignore(store.release(lease)),
               wake.offer(undefined)
             )
           })
@@ -541,18 +548,31 @@ const makeEngine = <E, R>(
       Effect.gen(function* () {
         for (;;) {
           yield* Effect.sleep(Duration.millis(Math.max(50, Math.floor(leaseMs / 3))))
-          for (const [jobId, lease] of inFlight) {
+          for (const [jobId, lease] of held) {
             const renewed = yield* Effect.either(store.renewLease(lease, Duration.millis(leaseMs)))
-            if (Either.isRight(renewed) && inFlight.has(jobId)) inFlight.set(jobId, renewed.right)
+            if (Either.isRight(renewed) && held.has(jobId)) held.set(jobId, renewed.right)
           }
         }
       }).pipe(Effect.interruptible)
     )
 
+    const start = (claimed: Claimed) =>
+      Effect.suspend(() => {
+        running++
+        return FiberSet.run(turns, turn(claimed))
+      })
+
+    // Claims up to twice the concurrency ahead, so that when a turn ends the next row is already
+    // leased: one claim statement serves many turns instead of one each.
     const step = Effect.gen(function* () {
-      const free = concurrency - inFlight.size
+      while (running < concurrency && ready.length > 0) {
+        const next = ready.shift()
+        if (next !== undefined) yield* start(next)
+      }
+      const free = concurrency - running
       if (free <= 0) return "full" as const
-      const claimed = yield* store.claimDue({ limit: free, workerId, leaseFor: Duration.millis(leaseMs) }).pipe(
+      const want = Math.max(free, 2 * concurrency - running - ready.length)
+      const claimed = yield* store.claimDue({ limit: want, workerId, leaseFor: Duration.millis(leaseMs) }).pipe(
         Effect.withSpan("Worker.claim", { captureStackTrace: false }),
         Effect.catchAll((error) =>
           Effect.zipRight(
@@ -564,16 +584,24 @@ const makeEngine = <E, R>(
         )
       )
       for (const c of claimed) {
-        inFlight.set(c.row.job_id, c.lease)
-        yield* FiberSet.run(turns, turn(c))
+        held.set(c.row.job_id, c.lease)
+        if (running < concurrency) yield* start(c)
+        else ready.push(c)
       }
       return claimed.length > 0 ? ("claimed" as const) : ("idle" as const)
     })
 
+    // On exit, every lease still held (rows waiting in `ready`, turns cut short) is given back.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...held.values()], (lease) => Effect.ignore(store.release(lease)), { discard: true }).pipe(
+        Effect.tap(() => Effect.sync(() => held.clear()))
+      )
+    )
+
     const idle = (ms: number) =>
       Effect.asVoid(Effect.raceFirst(wake.take, Effect.sleep(Duration.millis(Math.max(0, ms)))))
 
-    return { workerId, tally, step, idle, inFlight: () => inFlight.size, fatal } satisfies Engine<R>
+    return { workerId, tally, step, idle, inFlight: () => running + ready.length, fatal } satisfies Engine<R>
   })
 
 // ---------------------------------------------------------------------------------------------

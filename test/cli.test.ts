@@ -12,7 +12,7 @@ import * as Sim from "../src/testing/XquikSimulator.js"
 
 const { Steps } = Sim
 const root = new URL("..", import.meta.url).pathname
-const main = join(root, "dist/cli/main.js")
+const main = join(root, "dist/bin/xquik-write-queue.js")
 const dir = mkdtempSync(join(tmpdir(), "xquik-cli-"))
 
 let sim: Sim.Running

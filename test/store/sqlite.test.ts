@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as SqlQueueStore from "../../src/SqlQueueStore.js"
+import { exitOf, spawnTs } from "../support-process.js"
 import { storeSuite } from "./suite.js"
 
 const dir = mkdtempSync(join(tmpdir(), "xquik-store-"))
@@ -37,13 +38,18 @@ storeSuite({
       second: Effect.map(open(filename, outer), (o) => o.store),
       corrupt: (jobId: string, column: string) =>
         sql.unsafe(`UPDATE xquik_write_queue_jobs SET ${column} = '{not json' WHERE job_id = ?`, [jobId]),
-      startTogether: (count: number) => {
-        const together = join(dir, `together-${++n}.db`)
-        return Effect.all(
-          Array.from({ length: count }, () => Effect.map(open(together, outer), (o) => o.store)),
-          { concurrency: "unbounded" }
-        )
-      },
+      // Separate processes, as in production: one process's synchronous busy wait would block the
+      // very connection it waits for.
+      startTogether: (count: number) =>
+        Effect.gen(function* () {
+          const together = join(dir, `together-${++n}.db`)
+          const children = Array.from({ length: count }, () => spawnTs("test/store/open-sqlite.ts", {}, [together]))
+          const codes = yield* Effect.forEach(children, (c) => exitOf(c, 60_000), { concurrency: "unbounded" })
+          if (codes.some((c) => c !== 0)) {
+            return yield* Effect.fail(new Error(children.map((c) => c.stderr()).join("\n")))
+          }
+          return [(yield* open(together, outer)).store]
+        }),
       reopen: Effect.gen(function* () {
         yield* Scope.close(inner, Exit.void)
         return (yield* open(filename, outer)).store

@@ -1,0 +1,408 @@
+/**
+ * `npm run bench`: every hot path against a raw baseline in the same run, one table, and
+ * bench/results.json. Each case runs 3 rounds (median kept), the library and the baseline in
+ * fresh processes against a separate bench server (plain node:http, canned answers) whose CPU
+ * time is printed beside each case. The machines are noisy: only ratios within one run count.
+ *
+ *   npm run bench              # the full sizes of docs/performance.md
+ *   npm run bench -- --quick   # small sizes, under 2 minutes; CI runs it so the bench cannot rot
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as SqlQueueStore from "../src/SqlQueueStore.js"
+
+const quick = process.argv.includes("--quick")
+const rounds = 3
+// npm runs the bench from the package root (the compiled script lives in .bench/).
+const root = process.cwd()
+const pgBase = process.env.XQUIK_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+
+const sizes = quick
+  ? { B1: 2000, B2: 1000, B3: 3000, B4: 2000, B5: 2000, B6: 200, B6ms: 4000, B7: 5 }
+  : { B1: 20_000, B2: 10_000, B3: 100_000, B4: 20_000, B5: 10_000, B6: 1000, B6ms: 10_000, B7: 15 }
+
+interface Output {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+}
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}, node: ReadonlyArray<string> = []) =>
+  new Promise<Output>((resolve) => {
+    const started = performance.now()
+    const child = spawn(process.execPath, [...node, ...args], { cwd: root, env: { ...process.env, ...env } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8")
+    })
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8")
+    })
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }))
+  })
+
+const lastJson = (out: Output): Record<string, number> => {
+  const line = out.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .at(-1)
+  if (out.code !== 0 || line === undefined) {
+    throw new Error(`case failed (exit ${out.code}): ${out.stderr.slice(0, 2000)}`)
+  }
+  return JSON.parse(line) as Record<string, number>
+}
+
+// ---------------------------------------------------------------------------------------------
+// the bench server
+// ---------------------------------------------------------------------------------------------
+
+let serverProcess: ChildProcess | undefined
+const startServer = () =>
+  new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, ["bench/server.mjs", "0"], { cwd: root })
+    serverProcess = child
+    child.stdout.once("data", (d: Buffer) => {
+      const { port } = JSON.parse(d.toString("utf8")) as { port: number }
+      resolve(`http://127.0.0.1:${port}`)
+    })
+  })
+
+const serverCpu = async (server: string) =>
+  ((await (await fetch(`${server}/__stats`)).json()) as { cpuMicros: number }).cpuMicros / 1e6
+
+const reset = (server: string, mode: string, arrivals = false) =>
+  fetch(`${server}/__reset?mode=${mode}${arrivals ? "&arrivals=1" : ""}`).then((r) => r.text())
+
+const median = (xs: ReadonlyArray<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? Number.NaN
+}
+
+// The cases run compiled JavaScript (tsc -p tsconfig.bench.json), as users run the library.
+const tsx: ReadonlyArray<string> = []
+
+/** One case, library and baseline, `rounds` times; the median of each. */
+const measure = async (
+  server: string,
+  caseId: string,
+  mode: string,
+  n: number,
+  concurrency: number,
+  options: {
+    readonly db?: () => Promise<string>
+    readonly libArgs?: (db: string) => Promise<Record<string, number>>
+  } = {}
+) => {
+  const lib: Array<Record<string, number>> = []
+  const raw: Array<Record<string, number>> = []
+  const cpu: Array<number> = []
+  for (let round = 0; round < rounds; round++) {
+    await reset(server, mode)
+    const db = options.db === undefined ? "" : await options.db()
+    const before = await serverCpu(server)
+    lib.push(
+      options.libArgs === undefined
+        ? lastJson(
+            await run([".bench/bench/case.js", caseId, "lib", String(n), String(concurrency), server, db], {}, tsx)
+          )
+        : await options.libArgs(db)
+    )
+    cpu.push((await serverCpu(server)) - before)
+    await reset(server, mode)
+    raw.push(
+      lastJson(await run([".bench/bench/case.js", caseId, "raw", String(n), String(concurrency), server], {}, tsx))
+    )
+  }
+  const pick = (xs: Array<Record<string, number>>, key: string) => median(xs.map((x) => x[key] ?? Number.NaN))
+  return {
+    ops: pick(lib, "ops"),
+    baseline: pick(raw, "ops"),
+    peakRssMb: Math.max(...lib.map((x) => x.peakRssMb ?? 0)),
+    peakHeapMb: Math.max(...lib.map((x) => x.peakHeapMb ?? 0)),
+    serverCpuS: median(cpu),
+    extra: lib.at(-1) ?? {}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL for B4
+// ---------------------------------------------------------------------------------------------
+
+const pgAdmin = (statement: string) =>
+  Effect.runPromise(
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
+      Effect.provide(SqlQueueStore.layerPgClient({ url: pgBase, maxConnections: 1 }))
+    )
+  )
+const schemas: Array<string> = []
+const pgSchema = async () => {
+  const schema = `xq_bench_${process.pid}_${schemas.length}`
+  await pgAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  await pgAdmin(`CREATE SCHEMA ${schema}`)
+  schemas.push(schema)
+  return `${pgBase}${pgBase.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// the run
+// ---------------------------------------------------------------------------------------------
+
+interface Row {
+  readonly case: string
+  readonly what: string
+  readonly value: string
+  readonly baseline: string
+  readonly ratio: number | null
+  readonly target: string
+  readonly pass: boolean
+  readonly peakRssMb: number
+  readonly peakHeapMb: number
+  readonly serverCpuS: number
+}
+
+const main = async () => {
+  const started = performance.now()
+  const server = await startServer()
+  const rows: Array<Row> = []
+  const add = (row: Row) => {
+    rows.push(row)
+    process.stderr.write(
+      `${row.case}: ${row.value} vs ${row.baseline} (ratio ${row.ratio?.toFixed(2) ?? "-"}, target ${row.target}) ${row.pass ? "ok" : "MISSED"}\n`
+    )
+  }
+  const f = (x: number) => `${Math.round(x).toLocaleString("en-US")}/s`
+
+  // B1: getWriteAction with decoding at concurrency 64.
+  {
+    const m = await measure(server, "B1", "success", sizes.B1, 64)
+    const ratio = m.ops / m.baseline
+    add({
+      case: "B1",
+      what: `getWriteAction + decode, c=64, ${sizes.B1} polls`,
+      value: f(m.ops),
+      baseline: f(m.baseline),
+      ratio,
+      target: "≥ 0.5×",
+      pass: ratio >= 0.5,
+      peakRssMb: m.peakRssMb,
+      peakHeapMb: m.peakHeapMb,
+      serverCpuS: m.serverCpuS
+    })
+  }
+  // B2: awaitOutcome, one pending then success, rows in the memory store.
+  {
+    const m = await measure(server, "B2", "pending-then-success", sizes.B2, 64)
+    const ratio = m.ops / m.baseline
+    add({
+      case: "B2",
+      what: `awaitOutcome, ${sizes.B2} actions, memory store`,
+      value: f(m.ops),
+      baseline: f(m.baseline),
+      ratio,
+      target: "≥ 0.4×",
+      pass: ratio >= 0.4,
+      peakRssMb: m.peakRssMb,
+      peakHeapMb: m.peakHeapMb,
+      serverCpuS: m.serverCpuS
+    })
+  }
+  // B3: Worker.drain on SQLite: send, one pending, then success.
+  {
+    const db = async () => {
+      const file = join(root, `.bench-${process.pid}.db`)
+      for (const suffix of ["", "-wal", "-shm"])
+        await run(["-e", `require("fs").rmSync(${JSON.stringify(file + suffix)}, {force: true})`])
+      lastJson(await run([".bench/bench/case.js", "B3", "enqueue", String(sizes.B3), "64", server, file], {}, tsx))
+      return file
+    }
+    const m = await measure(server, "B3", "pending-then-success", sizes.B3, 64, { db })
+    const ratio = m.ops / m.baseline
+    add({
+      case: "B3",
+      what: `Worker.drain on SQLite, ${sizes.B3} jobs`,
+      value: f(m.ops),
+      baseline: f(m.baseline),
+      ratio,
+      target: "≥ 0.25×, RSS ≤ 300 MB",
+      pass: ratio >= 0.25 && m.peakRssMb <= 300,
+      peakRssMb: m.peakRssMb,
+      peakHeapMb: m.peakHeapMb,
+      serverCpuS: m.serverCpuS
+    })
+  }
+  // B4: two worker processes on one PostgreSQL.
+  {
+    let pgOk = true
+    try {
+      await pgAdmin("SELECT 1")
+    } catch {
+      pgOk = false
+    }
+    if (pgOk) {
+      const twoWorkers = async (db: string) => {
+        const t0 = performance.now()
+        const outs = await Promise.all(
+          [0, 1].map(() => run([".bench/bench/case.js", "B4", "lib", String(sizes.B4), "64", server, db], {}, tsx))
+        )
+        const seconds = (performance.now() - t0) / 1000
+        const results = outs.map(lastJson)
+        const sent = results.reduce((n, r) => n + (r.sent ?? 0), 0)
+        return {
+          ops: sent / seconds,
+          sent,
+          peakRssMb: Math.max(...results.map((r) => r.peakRssMb ?? 0)),
+          peakHeapMb: Math.max(...results.map((r) => r.peakHeapMb ?? 0))
+        }
+      }
+      const db = async () => {
+        const url = await pgSchema()
+        lastJson(await run([".bench/bench/case.js", "B4", "enqueue", String(sizes.B4), "64", server, url], {}, tsx))
+        return url
+      }
+      const m = await measure(server, "B4", "pending-then-success", sizes.B4, 128, { db, libArgs: twoWorkers })
+      const ratio = m.ops / m.baseline
+      const overlaps = ((await (await fetch(`${server}/__stats`)).json()) as { overlapping?: number }).overlapping ?? 0
+      add({
+        case: "B4",
+        what: `2 worker processes, one PostgreSQL, ${sizes.B4} jobs`,
+        value: f(m.ops),
+        baseline: f(m.baseline),
+        ratio,
+        target: "≥ 0.2×, 0 overlapping polls",
+        pass: ratio >= 0.2 && overlaps === 0,
+        peakRssMb: m.peakRssMb,
+        peakHeapMb: m.peakHeapMb,
+        serverCpuS: m.serverCpuS
+      })
+      for (const schema of schemas) await pgAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    } else {
+      process.stderr.write("B4: PostgreSQL not reachable, skipped\n")
+    }
+  }
+  // B5: heap per waiting fiber.
+  {
+    const values: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      await reset(server, "pending")
+      values.push(
+        lastJson(
+          await run([".bench/bench/case.js", "B5", "lib", String(sizes.B5), "64", server], {}, ["--expose-gc", ...tsx])
+        ).bytesPerWaiter ?? Number.NaN
+      )
+    }
+    const bytes = median(values)
+    add({
+      case: "B5",
+      what: `${sizes.B5} fibers awaiting pending actions`,
+      value: `${(bytes / 1024).toFixed(2)} KB/waiter`,
+      baseline: "-",
+      ratio: null,
+      target: "≤ 5 KB per waiter",
+      pass: bytes <= 5 * 1024,
+      peakRssMb: 0,
+      peakHeapMb: 0,
+      serverCpuS: 0
+    })
+  }
+  // B6: cadence on a fixed 1 s schedule.
+  {
+    const lib: Array<number> = []
+    const raw: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      await reset(server, "pending", true)
+      lib.push(
+        lastJson(
+          await run([".bench/bench/case.js", "B6", "lib", String(sizes.B6), "64", server, String(sizes.B6ms)], {}, tsx)
+        ).p99LateMs ?? Number.NaN
+      )
+      await reset(server, "pending")
+      raw.push(
+        lastJson(
+          await run([".bench/bench/case.js", "B6", "raw", String(sizes.B6), "64", server, String(sizes.B6ms)], {}, tsx)
+        ).p99LateMs ?? Number.NaN
+      )
+    }
+    const p99 = median(lib)
+    add({
+      case: "B6",
+      what: `${sizes.B6} waiters, fixed 1 s schedule`,
+      value: `p99 late ${p99} ms`,
+      baseline: `p99 late ${median(raw)} ms`,
+      ratio: null,
+      target: "p99 ≤ 25 ms",
+      pass: p99 <= 25,
+      peakRssMb: 0,
+      peakHeapMb: 0,
+      serverCpuS: 0
+    })
+  }
+  // B7: CLI start-up for one status read, against `node -e` with fetch.
+  {
+    await reset(server, "success")
+    const env = { XQUIK_BASE_URL: `${server}/api/v1`, XQUIK_API_KEY: `xq_${"be".repeat(32)}` }
+    const fetchScript = `fetch(process.env.XQUIK_BASE_URL + "/x/write-actions/42", { headers: { "x-api-key": process.env.XQUIK_API_KEY } }).then((r) => r.text()).then((t) => process.stdout.write(t + "\\n"))`
+    const cli: Array<number> = []
+    const raw: Array<number> = []
+    for (let i = 0; i < sizes.B7; i++) {
+      const a = await run(["dist/bin/xquik-write-queue.js", "status", "42"], env)
+      if (a.code !== 0) throw new Error(`status failed: ${a.stderr}`)
+      cli.push(a.ms)
+      raw.push((await run(["-e", fetchScript], env)).ms)
+    }
+    const ratio = median(cli) / median(raw)
+    add({
+      case: "B7",
+      what: "CLI `status <id>` as a whole process",
+      value: `${Math.round(median(cli))} ms`,
+      baseline: `${Math.round(median(raw))} ms`,
+      ratio,
+      target: "≤ 2.5× the time",
+      pass: ratio <= 2.5,
+      peakRssMb: 0,
+      peakHeapMb: 0,
+      serverCpuS: 0
+    })
+  }
+
+  serverProcess?.kill()
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+  const result = {
+    date: new Date().toISOString(),
+    quick,
+    rounds,
+    machine,
+    elapsedS: Math.round((performance.now() - started) / 1000),
+    cases: rows
+  }
+  writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(result, null, 2)}\n`)
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      what: r.what,
+      library: r.value,
+      baseline: r.baseline,
+      ratio: r.ratio === null ? "-" : `${r.ratio.toFixed(2)}×`,
+      target: r.target,
+      met: r.pass ? "yes" : "NO",
+      "peak RSS MB": r.peakRssMb || "-",
+      "heap MB": r.peakHeapMb || "-",
+      "server CPU s": r.serverCpuS ? r.serverCpuS.toFixed(2) : "-"
+    }))
+  )
+  console.log(
+    `${machine}; ${result.elapsedS} s; medians of ${rounds} rounds${quick ? " (quick sizes)" : ""}; bench/results.json written`
+  )
+}
+
+main().catch((error) => {
+  serverProcess?.kill()
+  console.error(error)
+  process.exit(1)
+})
