@@ -322,7 +322,7 @@ const main = async () => {
           await run([".bench/bench/case.js", "B6", "lib", String(sizes.B6), "64", server, String(sizes.B6ms)], {}, tsx)
         ).p99LateMs ?? Number.NaN
       )
-      await reset(server, "pending")
+      await reset(server, "pending", true)
       raw.push(
         lastJson(
           await run([".bench/bench/case.js", "B6", "raw", String(sizes.B6), "64", server, String(sizes.B6ms)], {}, tsx)

@@ -60,7 +60,6 @@ const send = (res, status, body) => {
 }
 
 const server = http.createServer((req, res) => {
-  requests++
   const url = req.url ?? "/"
   if (url.startsWith("/__reset")) {
     const q = new URL(url, "http://x").searchParams
@@ -79,6 +78,8 @@ const server = http.createServer((req, res) => {
     return send(res, 200, JSON.stringify({ cpuMicros: cpu.user + cpu.system, requests, overlapping }))
   }
   if (url === "/__arrivals") return send(res, 200, JSON.stringify(Object.fromEntries(arrivals)))
+  // The bench's own reads (/__…) are not counted.
+  requests++
   if (req.method === "POST") {
     req.resume()
     req.on("end", () => {

@@ -18,11 +18,13 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -30,6 +32,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Timer from "./internal/timer.js"
 import { RateBudget } from "./RateBudget.js"
 import type { Resolution, Resolver } from "./Resolver.js"
 import * as WriteAction from "./WriteAction.js"
@@ -183,95 +186,131 @@ export const clampHint = (
 // the poll loop
 // ---------------------------------------------------------------------------------------------
 
-/** One poll loop's state and its `next` step; see {@link polls}. */
-interface Session<R> {
-  readonly next: Effect.Effect<WriteAction.Observation, PollError, R>
-  readonly last: () => Option.Option<WriteAction.Observation>
-  readonly polls: () => number
+interface SessionServices {
+  readonly client: XquikClient["Type"]
+  readonly budget: Option.Option<RateBudget["Type"]>
+}
+
+const sessionServices: Effect.Effect<SessionServices, never, XquikClient> = Effect.map(
+  Effect.zip(XquikClient, Effect.serviceOption(RateBudget)),
+  ([client, budget]) => ({ client, budget })
+)
+
+/**
+ * One poll loop's state: when the next poll is due, one poll, and what the loop has seen. A class
+ * rather than closures: a poller keeps thousands of these while they wait.
+ */
+class Session<R> {
+  last: Option.Option<WriteAction.Observation>
+  polls = 0
+  private scheduleState: unknown
+  private hint: Option.Option<number>
+  private deadline: number
+
+  constructor(
+    readonly id: WriteAction.WriteActionId,
+    private readonly options: Options<R>,
+    private readonly services: SessionServices,
+    readonly startedAt: number,
+    bounded: boolean
+  ) {
+    this.scheduleState = (options.schedule ?? defaultSchedule).initial
+    this.last = Option.fromNullable(options.after)
+    this.hint = Option.flatMap(this.last, serverHint)
+    this.deadline = bounded ? startedAt + millis(options.maxWait, defaults.maxWaitMs) : Number.POSITIVE_INFINITY
+    if (options.after !== undefined) this.bound(options.after)
+  }
+
+  private bound(observation: WriteAction.Observation) {
+    const expires = WriteAction.expiresAt(observation.record)
+    if (Option.isSome(expires)) this.deadline = Math.min(this.deadline, expires.value)
+  }
+
+  stillPending(now: number): XquikError.StillPending {
+    return new XquikError.StillPending({
+      writeActionId: this.id,
+      lastObservation: this.last,
+      polls: this.polls,
+      waited: Duration.millis(now - this.startedAt)
+    })
+  }
+
+  // Fits a planned delay into the bound. A server delay is never shortened to fit it: polling
+  // early would break the server's pacing.
+  private fit(now: number, ms: number, fromServer: boolean): Either.Either<number, XquikError.StillPending> {
+    const at = now + ms
+    if (at <= this.deadline) return Either.right(at)
+    return fromServer || now >= this.deadline ? Either.left(this.stillPending(now)) : Either.right(this.deadline)
+  }
+
+  /**
+   * When the next poll is due without stepping the schedule: the first poll (at once, or after the
+   * initial delay or the hint it was given), or any poll while the server's hint stands.
+   */
+  planWithoutSchedule(now: number): Option.Option<Either.Either<number, XquikError.StillPending>> {
+    const hint = Option.map(this.hint, (ms) => clampHint(ms, this.options))
+    if (this.polls === 0) {
+      const ms = Math.max(
+        millis(this.options.initialDelay, 0),
+        Option.getOrElse(hint, () => 0)
+      )
+      return Option.some(this.fit(now, ms, Option.isSome(hint)))
+    }
+    if (Option.isSome(hint)) return Option.some(this.fit(now, hint.value, true))
+    if (Option.isNone(this.last)) return Option.some(this.fit(now, 0, false))
+    return Option.none()
+  }
+
+  /** When the next poll is due (Clock milliseconds), or `StillPending` when there is none. */
+  plan(now: number): Effect.Effect<number, XquikError.StillPending, R> {
+    const known = this.planWithoutSchedule(now)
+    if (Option.isSome(known)) return known.value
+    const schedule: Schedule.Schedule<unknown, WriteAction.Observation, R> = this.options.schedule ?? defaultSchedule
+    const input = (this.last as Option.Some<WriteAction.Observation>).value
+    return Effect.flatMap(schedule.step(now, input, this.scheduleState), ([state, _out, decision]) => {
+      this.scheduleState = state
+      if (ScheduleDecision.isDone(decision)) return Effect.fail(this.stillPending(now))
+      // Schedules compute in floating point; whole milliseconds are what a timer can keep.
+      return this.fit(now, Math.max(0, Math.round(ScheduleIntervals.start(decision.intervals) - now)), false)
+    })
+  }
+
+  /** One poll now, through the rate budget; the session's state follows the answer. */
+  fetch(): Effect.Effect<WriteAction.Observation, XquikError.XquikError> {
+    const { budget, client } = this.services
+    const get = client.getWriteAction(this.id)
+    return Effect.map(
+      Option.isSome(budget) ? Effect.zipRight(budget.value.take("read", this.options.account), get) : get,
+      (observation) => {
+        this.polls++
+        this.last = Option.some(observation)
+        const fresh = serverHint(observation)
+        if (Option.isSome(fresh)) this.hint = fresh
+        this.bound(observation)
+        return observation
+      }
+    )
+  }
+
+  /** Sleeps until the next poll is due, then polls. */
+  next(): Effect.Effect<WriteAction.Observation, PollError, R> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(this.plan(now), (at) =>
+        at > now ? Effect.zipRight(Effect.sleep(Duration.millis(at - now)), this.fetch()) : this.fetch()
+      )
+    )
+  }
 }
 
 const makeSession = <R>(
   id: WriteAction.WriteActionId,
   options: Options<R>
 ): Effect.Effect<Session<R>, never, XquikClient> =>
-  Effect.gen(function* () {
-    const client = yield* XquikClient
-    const budget = yield* Effect.serviceOption(RateBudget)
-    const startedAt = yield* Clock.currentTimeMillis
-    const schedule: Schedule.Schedule<unknown, WriteAction.Observation, R> = options.schedule ?? defaultSchedule
-    const clamp = (ms: number) => clampHint(ms, options)
-
-    let scheduleState: unknown = schedule.initial
-    let last: Option.Option<WriteAction.Observation> = Option.fromNullable(options.after)
-    let hint: Option.Option<number> = Option.flatMap(last, serverHint)
-    let polls = 0
-    let deadline = startedAt + millis(options.maxWait, defaults.maxWaitMs)
-    const bound = (observation: WriteAction.Observation) => {
-      const expires = WriteAction.expiresAt(observation.record)
-      if (Option.isSome(expires)) deadline = Math.min(deadline, expires.value)
-    }
-    if (options.after !== undefined) bound(options.after)
-
-    const stillPending = (now: number) =>
-      new XquikError.StillPending({
-        writeActionId: id,
-        lastObservation: last,
-        polls,
-        waited: Duration.millis(now - startedAt)
-      })
-
-    // The delay before the next poll, and whether it came from the server (a server delay is never
-    // shortened to fit the bound: polling early would break the server's pacing).
-    const delay = (now: number): Effect.Effect<Option.Option<{ ms: number; fromServer: boolean }>, never, R> => {
-      if (polls === 0) {
-        const initial = millis(options.initialDelay, 0)
-        const fromHint = Option.map(hint, clamp)
-        return Effect.succeed(
-          Option.some({
-            ms: Math.max(
-              initial,
-              Option.getOrElse(fromHint, () => 0)
-            ),
-            fromServer: Option.isSome(fromHint)
-          })
-        )
-      }
-      if (Option.isSome(hint)) return Effect.succeed(Option.some({ ms: clamp(hint.value), fromServer: true }))
-      const input = Option.getOrUndefined(last)
-      if (input === undefined) return Effect.succeed(Option.some({ ms: 0, fromServer: false }))
-      return Effect.map(schedule.step(now, input, scheduleState), ([state, _out, decision]) => {
-        scheduleState = state
-        if (ScheduleDecision.isDone(decision)) return Option.none()
-        // Schedules compute in floating point; whole milliseconds are what a timer can keep.
-        return Option.some({
-          ms: Math.max(0, Math.round(ScheduleIntervals.start(decision.intervals) - now)),
-          fromServer: false
-        })
-      })
-    }
-
-    const next: Effect.Effect<WriteAction.Observation, PollError, R> = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const planned = yield* delay(now)
-      if (Option.isNone(planned)) return yield* stillPending(now)
-      let at = now + planned.value.ms
-      if (at > deadline) {
-        if (planned.value.fromServer || now >= deadline) return yield* stillPending(now)
-        at = deadline
-      }
-      if (at > now) yield* Effect.sleep(Duration.millis(at - now))
-      if (Option.isSome(budget)) yield* budget.value.take("read", options.account)
-      const observation = yield* client.getWriteAction(id)
-      polls++
-      last = Option.some(observation)
-      const fresh = serverHint(observation)
-      if (Option.isSome(fresh)) hint = fresh
-      bound(observation)
-      return observation
-    })
-
-    return { next, last: () => last, polls: () => polls }
-  })
+  Effect.zipWith(
+    sessionServices,
+    Clock.currentTimeMillis,
+    (services, now) => new Session(id, options, services, now, true)
+  )
 
 const checkedId = (id: string): Effect.Effect<WriteAction.WriteActionId, XquikError.InvalidWriteActionId> =>
   Either.match(parseWriteActionId(id), { onLeft: Effect.fail, onRight: Effect.succeed })
@@ -282,7 +321,7 @@ const untilTerminal = <R, E2, R2>(
   onObservation: (observation: WriteAction.Observation) => Effect.Effect<void, E2, R2>
 ): Effect.Effect<WriteAction.Observation, PollError | E2, R | R2> => {
   const loop: Effect.Effect<WriteAction.Observation, PollError | E2, R | R2> = Effect.flatMap(
-    session.next,
+    session.next(),
     (observation) =>
       Effect.zipRight(
         onObservation(observation),
@@ -324,7 +363,7 @@ export const polls = <R = never>(
       (session) =>
         Stream.paginateEffect(true, (_: boolean) =>
           Effect.map(
-            session.next,
+            session.next(),
             (observation) =>
               [observation, WriteAction.isTerminal(observation.record) ? Option.none() : Option.some(true)] as const
           )
@@ -411,15 +450,31 @@ export interface PollerShape {
  */
 export class Poller extends Context.Tag("xquik-write-queue/Poller")<Poller, PollerShape>() {}
 
+/** A waiter on a shared loop: how to resume it, and its own `maxWait`. */
+interface Waiter {
+  readonly loop: SharedLoop
+  readonly startedAt: number
+  resume: ((exit: Exit.Exit<WriteAction.Observation, PollError>) => void) | undefined
+  deadline: Timer.Entry | undefined
+}
+
+/** One id's poll loop: a timer entry while it waits, a short fiber while a poll is in flight. */
 interface SharedLoop {
-  refs: number
-  readonly result: Deferred.Deferred<WriteAction.Observation, PollError>
-  readonly session: Session<never>
-  fiber: Fiber.RuntimeFiber<void, never> | undefined
+  readonly session: Session<unknown>
+  readonly context: Context.Context<unknown>
+  /** An array, not a Set: almost every loop has one waiter, and a poller keeps thousands. */
+  readonly waiters: Array<Waiter>
+  next: Timer.Entry | undefined
+  inFlight: Fiber.RuntimeFiber<void, never> | undefined
+  done: boolean
 }
 
 /**
  * Builds a poller on the client (and the `RateBudget`, when one is provided).
+ *
+ * A waiting loop is an entry in one timer, not a sleeping fiber, and a waiter is a suspended
+ * fiber with no timeout fiber beside it: ten thousand waiters cost little more than their own
+ * fibers.
  *
  * @example
  * ```ts
@@ -439,81 +494,145 @@ interface SharedLoop {
  * @category poller
  */
 export const makePoller: Effect.Effect<PollerShape, never, XquikClient | Scope.Scope> = Effect.gen(function* () {
-  const scope = yield* Effect.scope
-  const services = yield* Effect.context<XquikClient>()
-  const budget = yield* Effect.serviceOption(RateBudget)
-  const base = Option.match(budget, {
-    onNone: () => services,
-    onSome: (b) => Context.add(services, RateBudget, b)
-  })
+  const services = yield* sessionServices
+  const timer = yield* Timer.make
+  // Poll fibers run in a set that the scope interrupts when it closes.
+  const fork = yield* FiberSet.makeRuntime<never, void, never>()
   const loops = new Map<string, SharedLoop>()
 
-  // Runs in the first waiter's fiber, so the loop gets that waiter's context (its schedule may
-  // need it). The loop's own bound is only `expiresAt`: each waiter bounds its own wait by its
-  // `maxWait`, and the loop stops when the last waiter leaves.
-  const acquire = <R>(id: WriteAction.WriteActionId, options: Options<R>) =>
-    Effect.gen(function* () {
-      const existing = loops.get(id)
-      if (existing !== undefined) {
-        existing.refs++
-        return existing
-      }
-      const context = Context.merge(yield* Effect.context<R>(), base)
-      const result = yield* Deferred.make<WriteAction.Observation, PollError>()
-      const session = yield* Effect.provide(makeSession(id, { ...options, maxWait: Duration.infinity }), context)
-      const provided: Session<never> = { ...session, next: Effect.provide(session.next, context) }
-      const shared: SharedLoop = { refs: 1, result, session: provided, fiber: undefined }
-      loops.set(id, shared)
-      // `acquire` runs uninterruptibly (acquireRelease); the loop itself must stay interruptible
-      // so the last waiter's release can stop it.
-      shared.fiber = yield* untilTerminal(provided, () => Effect.void).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) => Deferred.done(result, exit)),
-        Effect.asVoid,
-        Effect.interruptible,
-        Effect.forkIn(scope)
-      )
-      return shared
-    })
+  const settle = (waiter: Waiter, exit: Exit.Exit<WriteAction.Observation, PollError>) => {
+    if (waiter.deadline !== undefined) timer.cancel(waiter.deadline)
+    waiter.deadline = undefined
+    const resume = waiter.resume
+    waiter.resume = undefined
+    resume?.(exit)
+  }
 
-  const release = (id: string, shared: SharedLoop) =>
-    Effect.suspend(() => {
-      shared.refs--
-      if (shared.refs > 0) return Effect.void
-      if (loops.get(id) === shared) loops.delete(id)
-      return shared.fiber === undefined ? Effect.void : Fiber.interrupt(shared.fiber)
+  // The loop is over: every waiter gets the same exit, and the id is free for a new loop.
+  const finish = (loop: SharedLoop, exit: Exit.Exit<WriteAction.Observation, PollError>) => {
+    if (loop.done) return
+    loop.done = true
+    if (loops.get(loop.session.id) === loop) loops.delete(loop.session.id)
+    if (loop.next !== undefined) timer.cancel(loop.next)
+    loop.next = undefined
+    const waiters = loop.waiters.splice(0)
+    for (const waiter of waiters) settle(waiter, exit)
+  }
+
+  // When the poller's scope closes, its waiters are interrupted rather than left waiting.
+  yield* Effect.addFinalizer(() =>
+    Effect.flatMap(Effect.fiberId, (fiberId) =>
+      Effect.sync(() => {
+        for (const loop of [...loops.values()]) finish(loop, Exit.interrupt(fiberId))
+      })
+    )
+  )
+
+  // Polls while the next poll is due at once, then parks the loop in the timer. Runs in its own
+  // short fiber, so the last waiter leaving can interrupt the request in flight.
+  const pollFrom = (loop: SharedLoop): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      for (;;) {
+        const observation = yield* loop.session.fetch()
+        if (WriteAction.isTerminal(observation.record)) return finish(loop, Exit.succeed(observation))
+        const now = yield* Clock.currentTimeMillis
+        const at = yield* Effect.provide(loop.session.plan(now), loop.context)
+        if (loop.done) return
+        if (at > now) {
+          loop.next = timer.schedule(at, () => start(loop))
+          return
+        }
+      }
+    }).pipe(
+      Effect.catchAllCause((cause) => Effect.sync(() => finish(loop, Exit.failCause(cause)))),
+      Effect.ensuring(
+        Effect.sync(() => {
+          loop.inFlight = undefined
+        })
+      )
+    )
+
+  const startNow = (loop: SharedLoop) => {
+    loop.next = undefined
+    if (loop.done) return
+    const fiber = fork(pollFrom(loop))
+    // A poll that has already ended has nothing left to interrupt.
+    loop.inFlight = fiber.unsafePoll() === null ? fiber : undefined
+  }
+  const start = (loop: SharedLoop): Effect.Effect<void> => Effect.sync(() => startNow(loop))
+
+  const leave = (waiter: Waiter) => {
+    if (waiter.deadline !== undefined) timer.cancel(waiter.deadline)
+    waiter.deadline = undefined
+    waiter.resume = undefined
+    const loop = waiter.loop
+    const at = loop.waiters.indexOf(waiter)
+    if (at >= 0) loop.waiters.splice(at, 1)
+    if (loop.waiters.length > 0 || loop.done) return
+    // The last waiter left: the loop stops, and its request in flight is cancelled.
+    loop.done = true
+    if (loops.get(loop.session.id) === loop) loops.delete(loop.session.id)
+    if (loop.next !== undefined) timer.cancel(loop.next)
+    loop.next = undefined
+    const fiber = loop.inFlight
+    loop.inFlight = undefined
+    if (fiber !== undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  // Joins the id's loop (opening it if there is none) and waits, all in one step: there is no
+  // moment at which the waiter is counted but cannot be interrupted, or the other way round.
+  const join = <R>(id: WriteAction.WriteActionId, options: Options<R>, context: Context.Context<R>, now: number) =>
+    Effect.async<WriteAction.Observation, PollError>((resume) => {
+      const existing = loops.get(id)
+      const loop: SharedLoop = existing ?? {
+        session: new Session(id, options as Options<unknown>, services, now, false),
+        context: context as Context.Context<unknown>,
+        waiters: [],
+        next: undefined,
+        inFlight: undefined,
+        done: false
+      }
+      const waiter: Waiter = { loop, startedAt: now, resume, deadline: undefined }
+      loop.waiters.push(waiter)
+      if (existing === undefined) {
+        loops.set(id, loop)
+        // The first poll's time needs no schedule step: at once, or after the initial delay or
+        // the hint the caller passed.
+        const first = Option.getOrElse(loop.session.planWithoutSchedule(now), () => Either.right(now))
+        if (Either.isLeft(first)) return finish(loop, Exit.fail(first.left))
+        if (first.right <= now) startNow(loop)
+        else loop.next = timer.schedule(first.right, () => start(loop))
+      }
+      const maxWait = millis(options.maxWait, defaults.maxWaitMs)
+      if (Number.isFinite(maxWait)) {
+        waiter.deadline = timer.schedule(now + maxWait, (at) =>
+          Effect.sync(() => {
+            waiter.deadline = undefined
+            const stillPending = new XquikError.StillPending({
+              writeActionId: id,
+              lastObservation: loop.session.last,
+              polls: loop.session.polls,
+              waited: Duration.millis(at - waiter.startedAt)
+            })
+            settle(waiter, Exit.fail(stillPending))
+            leave(waiter)
+          })
+        )
+      }
+      return Effect.sync(() => leave(waiter))
     })
 
   const awaitOutcome = <R = never>(
     id: string,
     options: Options<R> = {}
   ): Effect.Effect<WriteAction.Succeeded, AwaitError, R> =>
-    Effect.gen(function* () {
-      const checked = yield* checkedId(id)
-      const startedAt = yield* Clock.currentTimeMillis
-      const maxWait = Duration.millis(millis(options.maxWait, defaults.maxWaitMs))
-      const shared = yield* Effect.acquireRelease(acquire(checked, options), (s) => release(checked, s))
-      const observation = yield* Deferred.await(shared.result).pipe(
-        Effect.timeoutOption(maxWait),
-        Effect.flatMap(
-          Option.match({
-            onSome: Effect.succeed,
-            onNone: () =>
-              Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Effect.fail(
-                  new XquikError.StillPending({
-                    writeActionId: checked,
-                    lastObservation: shared.session.last(),
-                    polls: shared.session.polls(),
-                    waited: Duration.millis(now - startedAt)
-                  })
-                )
-              )
-          })
+    Effect.flatMap(checkedId(id), (checked) =>
+      Effect.flatMap(Effect.context<R>(), (context) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(join(checked, options, context, now), toOutcome)
         )
       )
-      return yield* toOutcome(observation)
-    }).pipe(Effect.scoped)
+    )
 
   return {
     awaitOutcome,

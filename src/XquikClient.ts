@@ -19,6 +19,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -779,8 +780,47 @@ export const layer: Layer.Layer<XquikClient, never, XquikConfig | HttpClient.Htt
 )
 
 /**
- * The client on Node's undici `HttpClient` (`NodeHttpClient.layerUndici`), needing only an
- * {@link XquikConfig}.
+ * The client on Node's undici `HttpClient`, with its own connection pool of at most
+ * `maxConnections` sockets to the API (default 64); requests beyond that wait in the pool. A
+ * pool without a bound opens one socket per concurrent request, and keeps them: ten thousand
+ * waiters whose first polls go out together would hold ten thousand idle sockets.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { XquikClient, XquikConfig } from "xquik-write-queue"
+ *
+ * const live = XquikClient.layerNodeWith({ maxConnections: 16 }).pipe(Layer.provide(XquikConfig.layerConfig()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNodeWith = (options: {
+  readonly maxConnections?: number | undefined
+}): Layer.Layer<XquikClient, never, XquikConfig> =>
+  layer.pipe(
+    Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
+    Layer.provide(
+      Layer.scoped(
+        NodeHttpClient.Dispatcher,
+        Effect.acquireRelease(
+          Effect.sync(
+            () =>
+              new Undici.Agent({
+                connections: Math.max(1, Math.floor(options.maxConnections ?? 64)),
+                keepAliveTimeout: 30_000
+              })
+          ),
+          (agent) => Effect.promise(() => agent.destroy())
+        )
+      )
+    )
+  )
+
+/**
+ * The client on Node's undici `HttpClient` with at most 64 sockets to the API (see
+ * {@link layerNodeWith}), needing only an {@link XquikConfig}.
  *
  * @example
  * ```ts
@@ -795,6 +835,4 @@ export const layer: Layer.Layer<XquikClient, never, XquikConfig | HttpClient.Htt
  * @since 0.1.0
  * @category layers
  */
-export const layerNode: Layer.Layer<XquikClient, never, XquikConfig> = layer.pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
-)
+export const layerNode: Layer.Layer<XquikClient, never, XquikConfig> = layerNodeWith({})

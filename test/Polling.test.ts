@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Polling from "../src/Polling.js"
@@ -314,17 +315,16 @@ describe("Polling.awaitOutcome", () => {
       Effect.gen(function* () {
         const id = yield* sim.seed({ steps: [Steps.pending({ retryAfter: 0, pollAfterMs: 1000 })] })
         const fiber = yield* Effect.fork(Effect.flip(Polling.awaitOutcome(id, { maxWait: "2500 millis" })))
-        // The loop polls every second; the waiter's own bound is at 2.5 s.
+        // The loop polls every second; the waiter's own bound, at 2.5 s, comes before the fourth.
         for (const [k, next] of [
           [1, 1000],
           [2, 2000],
-          [3, 3000]
+          [3, 2500]
         ] as const) {
           yield* sim.awaitRequests(k)
           yield* awaitWakeAt(next)
-          if (next < 3000) yield* TestClock.adjust("1 second")
+          yield* TestClock.adjust(next < 2500 ? "1 second" : "500 millis")
         }
-        yield* TestClock.adjust("500 millis")
         const error = yield* Fiber.join(fiber)
         expect(error).toMatchObject({ _tag: "StillPending", polls: 3, waited: Duration.millis(2500) })
         expect(error._tag === "StillPending" && Option.isSome(error.lastObservation)).toBe(true)
@@ -371,6 +371,59 @@ describe("Polling.awaitOutcome", () => {
         const result = yield* Fiber.join(staying)
         expect(result._tag).toBe("Succeeded")
         expect((yield* sim.stats).pollsById[id]).toBe(3)
+      })
+    )
+  )
+
+  it.effect("waiting loops are entries in one timer, not sleeping fibers", () =>
+    withSim((sim) =>
+      Effect.gen(function* () {
+        const ids = yield* Effect.forEach(Array.from({ length: 200 }), () =>
+          sim.seed({ steps: [Steps.pending({ retryAfter: 60, pollAfterMs: null }), Steps.success()] })
+        )
+        const waiters = yield* Effect.fork(
+          Effect.forEach(ids, (id) => Polling.awaitOutcome(id), {
+            concurrency: "unbounded"
+          })
+        )
+        yield* sim.awaitRequests(200)
+        // Two hundred loops wait for their next poll, due in a minute: one sleep on the clock holds
+        // them all (a fiber per loop would be two hundred sleeps until then).
+        yield* eventually(
+          Effect.map(
+            TestClock.sleeps(),
+            (sleeps) => Chunk.toReadonlyArray(sleeps).filter((at) => at === 60_000).length === 1
+          ),
+          "one sleep until the next polls"
+        )
+        yield* liveSleep(20)
+        expect(Chunk.toReadonlyArray(yield* TestClock.sleeps()).filter((at) => at === 60_000)).toHaveLength(1)
+        expect(yield* Effect.flatMap(Polling.Poller, (p) => p.active)).toHaveLength(200)
+        yield* TestClock.adjust("1 minute")
+        const results = yield* Fiber.join(waiters)
+        expect(results.every((r) => r._tag === "Succeeded")).toBe(true)
+        const stats = yield* sim.stats
+        expect(stats.requests).toBe(400)
+        expect(stats.overlappingPolls).toBe(0)
+        expect(yield* Effect.flatMap(Polling.Poller, (p) => p.active)).toEqual([])
+      })
+    )
+  )
+
+  it.effect("closing the poller's scope interrupts its waiters instead of leaving them waiting", () =>
+    withSim((sim) =>
+      Effect.gen(function* () {
+        const id = yield* sim.seed({ steps: [Steps.pending()] })
+        const scope = yield* Scope.make()
+        const poller = yield* Scope.extend(Polling.makePoller, scope)
+        const waiter = yield* Effect.fork(poller.awaitOutcome(id, { schedule: Schedule.spaced("1 minute") }))
+        yield* sim.awaitRequests(1)
+        yield* Scope.close(scope, Exit.void)
+        const exit = yield* Fiber.await(waiter)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* TestClock.adjust("1 hour")
+        yield* liveSleep(20)
+        expect((yield* sim.stats).requests).toBe(1)
       })
     )
   )
