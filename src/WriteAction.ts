@@ -80,8 +80,9 @@ const NonNegativeInt = Schema.Number.pipe(
 export const writeActionIdProblem: (input: string) => string | undefined = segmentProblem
 
 /**
- * A write action id: 1 to 128 characters, no `/ ? #`, no control characters. It is opaque (the
- * API's examples are digits) and sent as one encoded path segment.
+ * A write action id: 1 to 128 characters, no `/ ? #`, no control characters, no surrounding
+ * whitespace, not `.` or `..`, no lone UTF-16 surrogate. It is opaque (the API's examples are
+ * digits) and sent as one encoded path segment.
  *
  * @example
  * ```ts

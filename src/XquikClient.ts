@@ -33,6 +33,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { errorFromAnswer, parseRetryAfter, readErrorBody } from "./internal/answer.js"
+import { escapeControlCharacters } from "./internal/segment.js"
 import * as WriteAction from "./WriteAction.js"
 import * as WriteRequest from "./WriteRequest.js"
 import { credentialHeader, XquikConfig, type XquikConfigShape } from "./XquikConfig.js"
@@ -219,7 +220,8 @@ export class XquikClient extends Context.Tag("xquik-write-queue/XquikClient")<Xq
 
 const describeInput = (input: string): string => {
   const shown = input.length > 80 ? `${input.slice(0, 80)}…` : input
-  return JSON.stringify(shown)
+  // JSON escapes C0 controls; DEL and C1 (a terminal reads U+009B as CSI) are escaped too.
+  return escapeControlCharacters(JSON.stringify(shown))
 }
 
 /**
@@ -431,7 +433,8 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
           return next > cap ? Effect.fail(tooLarge(call, response.status)) : Effect.succeed([next, chunk] as const)
         }),
         Stream.runCollect,
-        Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)).toString("utf8"))
+        // Decoded as undici decodes a body with a declared length: a leading BOM is dropped.
+        Effect.map((chunks) => new TextDecoder().decode(Buffer.concat(Chunk.toReadonlyArray(chunks))))
       )
     }
 
@@ -595,8 +598,17 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
     const getWriteAction = (input: string) =>
       Either.match(parseWriteActionId(input), { onLeft: Effect.fail, onRight: read })
 
+    // A statusUrl comes from an answer: the refusal echoes it, so it is scrubbed like any answer.
     const getWriteActionAt = (statusUrl: string) =>
-      Either.match(resolveStatusUrl(config, statusUrl), { onLeft: Effect.fail, onRight: read })
+      Either.match(resolveStatusUrl(config, statusUrl), {
+        onLeft: (error) =>
+          Effect.fail(
+            error._tag === "CrossOriginStatusUrl"
+              ? new XquikError.CrossOriginStatusUrl({ url: scrub(error.url), allowedPrefix: error.allowedPrefix })
+              : new XquikError.InvalidWriteActionId({ input: scrub(error.input), reason: error.reason })
+          ),
+        onRight: read
+      })
 
     // ---- writes ----
 

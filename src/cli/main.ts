@@ -13,6 +13,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Terminal from "@effect/platform/Terminal"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
@@ -22,7 +23,9 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
+import { escapeControlCharacters } from "../internal/segment.js"
 import { version } from "../internal/version.js"
 import * as WriteRequest from "../WriteRequest.js"
 import { currentExitCode, ExitCode, errorCode, type Globals, UsageError } from "./shared.js"
@@ -411,9 +414,37 @@ const logger = Logger.replace(
   Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })
 )
 
+// `--wizard` prompts on the terminal, and Node's terminal never reports the end of a piped or
+// closed stdin: without a terminal the prompt would wait forever. Give it no input instead (the
+// wizard quits) and make that a usage error.
+let promptedWithoutTerminal = false
+const noPromptWithoutTerminal = Layer.effect(
+  Terminal.Terminal,
+  Effect.map(
+    Terminal.Terminal,
+    (terminal): Terminal.Terminal =>
+      process.stdin.isTTY === true
+        ? terminal
+        : {
+            ...terminal,
+            readInput: Effect.flatMap(Mailbox.make<Terminal.UserInput>(), (mailbox) => {
+              promptedWithoutTerminal = true
+              return Effect.as(mailbox.end, mailbox)
+            })
+          }
+  )
+)
+
 const main = Effect.suspend(() => cli(process.argv)).pipe(
+  Effect.zipRight(
+    Effect.suspend(() =>
+      promptedWithoutTerminal
+        ? Effect.fail(new UsageError({ message: "--wizard needs a terminal to prompt on; stdin is not one" }))
+        : Effect.void
+    )
+  ),
   keepErrors,
-  Effect.provide(Layer.merge(NodeContext.layer, logger)),
+  Effect.provide(Layer.mergeAll(NodeContext.layer, Layer.provide(noPromptWithoutTerminal, NodeContext.layer), logger)),
   Logger.withMinimumLogLevel(process.env.XQUIK_DEBUG === "1" ? LogLevel.Debug : LogLevel.Error)
 )
 
@@ -427,7 +458,8 @@ NodeRuntime.runMain(main, {
   teardown: (exit, onExit) => {
     if (Exit.isSuccess(exit)) return onExit(currentExitCode())
     const { code, line } = explain(exit.cause)
-    if (code !== ExitCode.interrupted) process.stderr.write(`xquik-write-queue: ${line}\n`)
+    // The line may echo an argument: no control character in it reaches the terminal.
+    if (code !== ExitCode.interrupted) process.stderr.write(`xquik-write-queue: ${escapeControlCharacters(line)}\n`)
     if (process.env.XQUIK_DEBUG === "1") process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
     onExit(code)
   }
