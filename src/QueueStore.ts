@@ -132,6 +132,61 @@ export interface Page {
  */
 export type StoreFailure = StoreError | StoreCorrupt
 
+// SQLite result codes (extended ones start with these) and PostgreSQL SQLSTATE classes that clear
+// on their own: a lock held by another process, a full disk, an I/O hiccup, a dropped connection,
+// an operator's restart, a serialization conflict. Everything else (a missing table, a refused
+// login, a constraint, a corrupt row) needs a person.
+const transientSqlite = [
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_FULL",
+  "SQLITE_IOERR",
+  "SQLITE_NOMEM",
+  "SQLITE_PROTOCOL"
+]
+const transientPgClasses = ["08", "40", "53", "57", "58"]
+const transientCodes = new Set([
+  "connection_lost",
+  "55P03",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN"
+])
+
+/**
+ * Whether a store failure may clear on its own, so that the same operation is worth trying again
+ * after a pause: the database busy or locked (`SQLITE_BUSY`, `SQLITE_LOCKED`), the disk or the
+ * database full (`SQLITE_FULL`, PostgreSQL `53100`), an I/O error, a lost or refused connection
+ * (`connection_lost`, PostgreSQL class `08`, `57P01` after `pg_terminate_backend`), a
+ * serialization failure or deadlock (class `40`). A duplicate key, a missing table, a refused
+ * login or a corrupt row is not: retrying cannot fix it. The worker retries transient failures
+ * in place, holding the row's lease, with backoff.
+ *
+ * @example
+ * ```ts
+ * import { QueueStore, XquikError } from "xquik-write-queue"
+ *
+ * const busy = new XquikError.StoreError({ operation: "save", reason: "database is locked", code: "SQLITE_BUSY" })
+ * QueueStore.isTransient(busy) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isTransient = (error: StoreFailure): boolean => {
+  if (error._tag !== "StoreError" || error.code === undefined) return false
+  const code = error.code
+  return (
+    transientCodes.has(code) ||
+    transientSqlite.some((prefix) => code === prefix || code.startsWith(`${prefix}_`)) ||
+    (/^[0-9A-Z]{5}$/.test(code) && transientPgClasses.includes(code.slice(0, 2)))
+  )
+}
+
 /**
  * The store's interface.
  *

@@ -30,6 +30,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { checkClaim } from "./internal/claim.js"
 import * as QueueRow from "./QueueRow.js"
 import {
@@ -128,13 +129,30 @@ export const storeError =
     const normalized =
       code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
         ? "unique_violation"
-        : code
+        : code === undefined && lostConnection(error)
+          ? "connection_lost"
+          : code
+    const message = driverMessage(error)
+    const reason =
+      code === "SQLITE_FULL" || code === "53100"
+        ? `the database or its disk is full (${message}); nothing of this write was kept. Free disk space or raise the size limit (PRAGMA max_page_count, a quota); the worker retries after a pause`
+        : message
     return new StoreError({
       operation,
-      reason: driverMessage(error),
+      reason,
       ...(normalized !== undefined ? { code: normalized } : {})
     })
   }
+
+// node-postgres reports a dropped connection (the server restarted, `pg_terminate_backend`, a
+// network cut) as a plain Error without a code.
+const lostConnection = (error: SqlError): boolean => {
+  const cause: unknown = error.cause
+  const text = `${error.message} ${cause instanceof Error ? cause.message : ""}`
+  return /connection (terminated|error|ended)|not queryable|terminated unexpectedly|timeout exceeded when trying to connect/i.test(
+    text
+  )
+}
 
 // ---------------------------------------------------------------------------------------------
 // rows
@@ -326,6 +344,15 @@ export const migrate = (options: Options = {}): Effect.Effect<void, StoreError |
         Effect.catchTags({
           SqlError: (e) => Effect.fail(storeError("migrate")(e)),
           MigrationError: (e) => Effect.fail(new StoreError({ operation: "migrate", reason: e.message }))
+        }),
+        // A busy timeout shorter than another process's migration (or than its write in flight)
+        // must not stop a worker from starting: the lock is tried again for up to 30 s.
+        Effect.retry({
+          schedule: Schedule.exponential("20 millis").pipe(
+            Schedule.union(Schedule.spaced("500 millis")),
+            Schedule.upTo("30 seconds")
+          ),
+          while: (e) => e.code?.startsWith("SQLITE_BUSY") === true || e.code?.startsWith("SQLITE_LOCKED") === true
         })
       )
   })

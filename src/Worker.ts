@@ -32,7 +32,7 @@ import type * as Scope from "effect/Scope"
 import * as Outbox from "./Outbox.js"
 import { clampHint, defaultSchedule } from "./Polling.js"
 import * as QueueRow from "./QueueRow.js"
-import { type Claimed, type Lease, QueueStore, type StoreFailure } from "./QueueStore.js"
+import { type Claimed, isTransient, type Lease, QueueStore, type StoreFailure } from "./QueueStore.js"
 import * as RateBudget from "./RateBudget.js"
 import type { Resolution, Resolver } from "./Resolver.js"
 import * as WriteAction from "./WriteAction.js"
@@ -85,6 +85,33 @@ export interface Options<E = never, R = never> extends Outbox.Pacing {
   readonly autoRetrySafe?: number | undefined
   /** Limits of the budget made when no `RateBudget` is provided. Default: the conservative published ones. */
   readonly rateBudget?: RateBudget.Options | undefined
+  /**
+   * How the worker waits out a failing store (database busy, disk full, connection lost): after a
+   * failure it pauses all store work (claims and the saves it retries) for `initial`, doubling with
+   * each failure up to `max`; the first success resets it. Default 100 ms to 5 s.
+   */
+  readonly storeBackoff?: StoreBackoff | undefined
+}
+
+/**
+ * The store backoff of a worker: the first pause after a store failure, and the longest.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from "xquik-write-queue"
+ *
+ * const patient: Worker.StoreBackoff = { initial: "250 millis", max: "30 seconds" }
+ * const options: Worker.Options = { storeBackoff: patient }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoreBackoff {
+  /** The first pause. Default 100 ms. */
+  readonly initial?: Duration.DurationInput | undefined
+  /** The longest pause. Default 5 s. */
+  readonly max?: Duration.DurationInput | undefined
 }
 
 /**
@@ -109,6 +136,8 @@ export interface Tally {
   retriedWithNewKey: number
   /** Reads or sends that failed transiently and were rescheduled. */
   errors: number
+  /** Store operations that failed (busy, full, disconnected, …): each one paused store work (see `storeBackoff`). */
+  storeErrors: number
 }
 
 /**
@@ -279,6 +308,17 @@ interface Engine<R> {
   readonly idle: (ms: number) => Effect.Effect<void>
   readonly inFlight: () => number
   readonly fatal: Deferred.Deferred<never, Outbox.Fatal>
+  /**
+   * Runs a store operation again, after the store backoff, while it fails transiently (and the
+   * next attempt would start before `deadline`, UTC ms).
+   */
+  readonly persistently: <A>(
+    operation: string,
+    attempt: Effect.Effect<A, StoreFailure>,
+    deadline?: number
+  ) => Effect.Effect<A, StoreFailure>
+  /** Counts a store failure and starts a pause of the store backoff. */
+  readonly storeFailed: (operation: string, error: StoreFailure) => Effect.Effect<void>
 }
 
 const makeEngine = <E, R>(
@@ -295,14 +335,81 @@ const makeEngine = <E, R>(
     const schedule = options.schedule ?? defaultSchedule
     const autoRetrySafe = options.autoRetrySafe ?? 0
     const resolver = options.resolver
+    const backoffInitial = Math.max(1, millis(options.storeBackoff?.initial, 100))
+    const backoffMax = Math.max(backoffInitial, millis(options.storeBackoff?.max, 5000))
+    const tally: Tally = {
+      sent: 0,
+      polls: 0,
+      succeeded: 0,
+      failed: 0,
+      expired: 0,
+      retriedWithNewKey: 0,
+      errors: 0,
+      storeErrors: 0
+    }
+
+    // The store backoff: one pause for the whole engine. A failure while no pause is running starts
+    // the next one, twice as long as the last (so a burst of failures from every slot counts once);
+    // a success resets the length. Claims and retried saves wait the pause out first.
+    let storeStreak = 0
+    let storePausedUntil = 0
+    const storeFailed = (operation: string, error: StoreFailure) =>
+      Effect.gen(function* () {
+        tally.storeErrors++
+        const now = yield* Clock.currentTimeMillis
+        if (now < storePausedUntil) return
+        const pause = Math.min(backoffMax, backoffInitial * 2 ** Math.min(storeStreak, 30))
+        storeStreak++
+        storePausedUntil = now + pause
+        yield* Effect.logWarning(`Worker: the store failed to ${operation}; store work pauses ${pause} ms`).pipe(
+          Effect.annotateLogs({
+            reason: error.message,
+            ...(error._tag === "StoreError" && error.code !== undefined ? { code: error.code } : {})
+          })
+        )
+      })
+    const storeRecovered = Effect.sync(() => {
+      storeStreak = 0
+    })
+    const storePause: Effect.Effect<void> = Effect.interruptible(
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= storePausedUntil
+          ? Effect.void
+          : Effect.zipRight(Effect.sleep(Duration.millis(storePausedUntil - now)), storePause)
+      )
+    )
+    const isStoreFailure = (error: { readonly _tag: string }): error is StoreFailure =>
+      error._tag === "StoreError" || error._tag === "StoreCorrupt"
+    // A store write retried in place while it fails transiently: the row's lease is kept (and
+    // renewed), and nothing else happens to the row until the write is durable, so an answer
+    // already received is neither lost nor asked for again. Each attempt is uninterruptible;
+    // the pauses between them are not.
+    const persistently = <A, Err extends { readonly _tag: string }>(
+      operation: string,
+      attempt: Effect.Effect<A, Err>,
+      deadline = Number.POSITIVE_INFINITY
+    ): Effect.Effect<A, Err> =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* storePause
+          const result = yield* Effect.either(Effect.uninterruptible(attempt))
+          if (Either.isRight(result)) {
+            yield* storeRecovered
+            return result.right
+          }
+          const error = result.left
+          if (!isStoreFailure(error) || !isTransient(error)) return yield* Effect.fail(error)
+          yield* storeFailed(operation, error)
+          if (storePausedUntil >= deadline) return yield* Effect.fail(error)
+        }
+      })
     const sendContext: Outbox.SendContext = {
-      store,
+      store: { ...store, save: (row, lease, saveOptions) => persistently("save", store.save(row, lease, saveOptions)) },
       client,
       budget: Option.some(budget),
       pacing: options,
       releasePending: true
     }
-    const tally: Tally = { sent: 0, polls: 0, succeeded: 0, failed: 0, expired: 0, retriedWithNewKey: 0, errors: 0 }
     // Leases this worker holds (rows running or waiting in `ready`): renewed, and released on exit.
     const held = new Map<string, Lease>()
     // Rows claimed ahead of a free slot, so one claim serves several turns.
@@ -365,7 +472,7 @@ const makeEngine = <E, R>(
       })
 
     const save = (row: QueueRow.QueueRow, lease: Lease, release: boolean) =>
-      Effect.uninterruptible(store.save(row, lease, { release })).pipe(
+      Effect.uninterruptible(persistently("save", store.save(row, lease, { release }))).pipe(
         Effect.tap(() =>
           Effect.sync(() => {
             if (release) held.delete(row.job_id)
@@ -512,11 +619,12 @@ const makeEngine = <E, R>(
         Effect.catchTags({
           Unauthenticated: (error) => Deferred.fail(fatal, error),
           LeaseLost: () => Effect.logInfo("Worker: lost a lease to another worker; leaving the row to it"),
+          // What is left after the retries in place: a failure no retry can fix (or a transient
+          // one outside a save). The row is released as last saved and picked up again after the
+          // store backoff.
           StoreError: (error) =>
             Effect.zipRight(
-              Effect.sync(() => {
-                tally.errors++
-              }),
+              storeFailed("work on a row", error),
               Effect.logWarning("Worker: the store failed; the row will be picked up again").pipe(
                 Effect.annotateLogs({ reason: error.message })
               )
@@ -565,6 +673,8 @@ const makeEngine = <E, R>(
     // Claims up to twice the concurrency ahead, so that when a turn ends the next row is already
     // leased: one claim statement serves many turns instead of one each.
     const step = Effect.gen(function* () {
+      // While the store fails, no new turn starts and nothing is claimed.
+      yield* storePause
       while (running < concurrency && ready.length > 0) {
         const next = ready.shift()
         if (next !== undefined) yield* start(next)
@@ -574,14 +684,8 @@ const makeEngine = <E, R>(
       const want = Math.max(free, 2 * concurrency - running - ready.length)
       const claimed = yield* store.claimDue({ limit: want, workerId, leaseFor: Duration.millis(leaseMs) }).pipe(
         Effect.withSpan("Worker.claim", { captureStackTrace: false }),
-        Effect.catchAll((error) =>
-          Effect.zipRight(
-            Effect.logWarning("Worker: claiming failed; backing off").pipe(
-              Effect.annotateLogs({ reason: error.message })
-            ),
-            Effect.as(Effect.sleep("1 second"), [] as ReadonlyArray<Claimed>)
-          )
-        )
+        Effect.tap(() => storeRecovered),
+        Effect.catchAll((error) => Effect.as(storeFailed("claim rows", error), [] as ReadonlyArray<Claimed>))
       )
       for (const c of claimed) {
         held.set(c.row.job_id, c.lease)
@@ -601,7 +705,16 @@ const makeEngine = <E, R>(
     const idle = (ms: number) =>
       Effect.asVoid(Effect.raceFirst(wake.take, Effect.sleep(Duration.millis(Math.max(0, ms)))))
 
-    return { workerId, tally, step, idle, inFlight: () => running + ready.length, fatal } satisfies Engine<R>
+    return {
+      workerId,
+      tally,
+      step,
+      idle,
+      inFlight: () => running + ready.length,
+      fatal,
+      persistently,
+      storeFailed
+    } satisfies Engine<R>
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -645,7 +758,8 @@ export const run = <E = never, R = never>(
           }
           const summary = yield* Effect.either(store.summary)
           let wait = idleMs
-          if (Either.isRight(summary)) {
+          if (Either.isLeft(summary)) yield* engine.storeFailed("summarize the queue", summary.left)
+          else {
             yield* Metric.set(metrics.queueDepth, summary.right.open)
             const now = yield* Clock.currentTimeMillis
             wait = Option.match(summary.right.nextDueAt, {
@@ -709,7 +823,7 @@ export const drain = <E = never, R = never>(
             yield* engine.idle(Math.min(idleMs, deadline - now))
             continue
           }
-          const summary = yield* store.summary
+          const summary = yield* engine.persistently("summarize the queue", store.summary, deadline)
           yield* Metric.set(metrics.queueDepth, summary.open)
           if (summary.open === 0) return true
           const wait = Option.match(summary.nextDueAt, { onNone: () => idleMs, onSome: (at) => Math.max(0, at - now) })
@@ -719,8 +833,9 @@ export const drain = <E = never, R = never>(
       const complete = yield* Effect.raceFirst(loop, Deferred.await(engine.fatal))
       // Let the turns in flight finish their saves before the summary.
       while (engine.inFlight() > 0 && complete) yield* engine.idle(50)
-      const counts = yield* store.counts
-      const summary = yield* store.summary
+      // A store that stays down past maxWait ends the drain with its StoreError.
+      const counts = yield* engine.persistently("count the rows", store.counts, deadline)
+      const summary = yield* engine.persistently("summarize the queue", store.summary, deadline)
       const outcomes: Record<QueueRow.RowOutcome, number> = {
         succeeded: 0,
         failed: 0,
