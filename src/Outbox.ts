@@ -323,19 +323,34 @@ const afterError = (
   row: QueueRow.QueueRow,
   error: XquikError.XquikError,
   now: number,
-  pacing: Pacing
+  pacing: Pacing,
+  replay: boolean
 ): Either.Either<QueueRow.QueueRow, Fatal> => {
   if (error._tag === "Unauthenticated") return Either.left(error)
   const note = { error_code: "code" in error ? error.code : error._tag, message: error.message, updated_at: now }
   // Rate limited: nothing was dispatched; the same key goes again after the wait.
   if (error._tag === "RateLimited") {
     const wait = error.retryAfter === undefined ? 5000 : Duration.toMillis(error.retryAfter)
-    return Either.right({ ...row, ...note, status: "queued", next_poll_at: now + clampHint(wait, pacing) })
+    // A row that may already have been sent stays unknown: only a send that surely did not
+    // arrive may ever be followed by a new key.
+    const status = replay ? "send_unknown" : "queued"
+    return Either.right({ ...row, ...note, status, next_poll_at: now + clampHint(wait, pacing) })
   }
   if (error._tag === "Transport" && !error.mayHaveDispatched) {
     // The connection was never made (refused, no DNS): nothing reached the API, and nothing is
     // wrong with the write. It waits and goes again with the same key, like a 429.
-    return Either.right({ ...row, ...note, status: "queued", next_poll_at: now + unknownDelay(row, now) })
+    return Either.right({
+      ...row,
+      ...note,
+      status: replay ? "send_unknown" : "queued",
+      next_poll_at: now + unknownDelay(row, now)
+    })
+  }
+  if (!XquikError.mayHaveDispatched(error) && replay) {
+    // This send was refused, but an earlier one with the same key may have arrived: the refusal
+    // proves nothing about that one. Never a new key: the row stays unknown and the same key goes
+    // again later, until the API answers with the record it holds for it.
+    return Either.right({ ...row, ...note, status: "send_unknown", next_poll_at: now + unknownDelay(row, now) })
   }
   if (!XquikError.mayHaveDispatched(error)) {
     // Pre-dispatch: the write surely did not reach X. The row fails, saying whether a new key may be used.
@@ -480,7 +495,7 @@ export const sendLeased = (
     const now = yield* Clock.currentTimeMillis
     const next = Either.isRight(answer)
       ? Either.right(afterAnswer(started, answer.right, now, context.pacing))
-      : Either.map(afterError(started, answer.left, now, context.pacing), (r) => ({
+      : Either.map(afterError(started, answer.left, now, context.pacing, replay), (r) => ({
           row: r,
           observation: Option.none<WriteAction.Observation>(),
           sent: true,

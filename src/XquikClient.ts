@@ -722,7 +722,22 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
         // The one automatic resend: a transport failure before any answer arrived, replayed with
         // the SAME key. The API returns the original record for a known key, so this can never
         // double-post; a new key (or none) could.
-        const send = (replays: number): Effect.Effect<Submitted, XquikError.XquikError> =>
+        // Once an attempt may have arrived, a later refusal of a replay proves nothing about it:
+        // the error says the write may have been dispatched, whatever the replay was told.
+        const settle = (error: XquikError.XquikError, ambiguous: string | undefined) =>
+          ambiguous === undefined || XquikError.mayHaveDispatched(error)
+            ? error
+            : new XquikError.Transport({
+                method: call.method,
+                path: call.path,
+                stage: "request",
+                reason: `an earlier attempt may have arrived (${ambiguous}); the replay with the same key got: ${error.message}`,
+                mayHaveDispatched: true
+              })
+        const send = (
+          replays: number,
+          ambiguous: string | undefined
+        ): Effect.Effect<Submitted, XquikError.XquikError> =>
           exchange(call, httpRequest).pipe(
             Effect.matchEffect({
               onFailure: (error) =>
@@ -738,13 +753,20 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
                         )
                       ),
                       Effect.flatMap((delay) => Effect.sleep(delay)),
-                      Effect.zipRight(Effect.suspend(() => send(replays + 1)))
+                      Effect.zipRight(
+                        Effect.suspend(() =>
+                          send(replays + 1, ambiguous ?? (error.mayHaveDispatched ? error.reason : undefined))
+                        )
+                      )
                     )
-                  : Effect.fail(error),
-              onSuccess: (answer) => interpretWrite(call, answer, replays)
+                  : Effect.fail(settle(error, ambiguous)),
+              onSuccess: (answer) =>
+                ambiguous === undefined
+                  ? interpretWrite(call, answer, replays)
+                  : Effect.mapError(interpretWrite(call, answer, replays), (error) => settle(error, ambiguous))
             })
           )
-        return send(0).pipe(
+        return send(0, undefined).pipe(
           Effect.tap((submitted) =>
             Effect.annotateCurrentSpan({
               "http.response.status_code":

@@ -205,6 +205,42 @@ describe("Outbox.send", () => {
       )
   )
 
+  it.effect("a refusal after a lost answer keeps the row unknown: never failed as safe, never a new key", () =>
+    withOutbox(
+      (sim) =>
+        Effect.gen(function* () {
+          const jobId = yield* Outbox.enqueue(tweet)
+          const fiber = yield* Effect.fork(Outbox.send(jobId))
+          yield* sim.awaitRequests(1)
+          yield* eventually(
+            Effect.map(TestClockSleeps, (n) => n >= 2),
+            "the request to time out"
+          )
+          yield* TestClock.adjust("1 second")
+          expect((yield* Fiber.join(fiber)).status).toBe("send_unknown")
+          // The replay is refused with "safe to retry": true of the replay, not of the first send.
+          yield* sim.setScript([Steps.httpError(503, "write_tracking_unavailable", { safeToRetry: true })])
+          const refused = yield* Outbox.send(jobId)
+          expect(refused).toMatchObject({
+            status: "send_unknown",
+            terminal: false,
+            error_code: "write_tracking_unavailable",
+            safe_to_retry: false
+          })
+          expect((yield* Effect.flip(Outbox.retryWithNewKey(jobId)))._tag).toBe("NotRetryable")
+          // So is a 429 on a replay: the row waits, still unknown.
+          yield* sim.setScript([Steps.rateLimited(3)])
+          expect((yield* Outbox.send(jobId)).status).toBe("send_unknown")
+          yield* sim.setScript([Steps.accepted()])
+          const sent = yield* Outbox.send(jobId)
+          expect(sent.status).toBe("accepted")
+          expect(Object.values((yield* sim.stats).sendsByKey)).toEqual([4])
+        }),
+      { script: [Steps.slow(60_000, Steps.httpError(503, "write_tracking_unavailable", { safeToRetry: true }))] },
+      { timeout: "1 second" }
+    )
+  )
+
   it.live("a send that never reached the API (connection refused) stays queued with its key", () =>
     Effect.gen(function* () {
       const store = yield* QueueStore.QueueStore

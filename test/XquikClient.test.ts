@@ -433,6 +433,40 @@ describe("XquikClient.submit", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("a refusal of a replay does not clear the doubt the lost first answer left", () =>
+    Effect.gen(function* () {
+      // The first request is read and dropped unanswered; the replay is refused with a 500 that
+      // says a new key would be safe. The first may have arrived: the error must say so.
+      let requests = 0
+      const server = Net.createServer((socket) => {
+        socket.once("data", () => {
+          requests++
+          if (requests === 1) return socket.destroy()
+          const body = JSON.stringify({ error: "internal_error", safeToRetry: true, retryable: true })
+          socket.end(
+            `HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
+          )
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => server.close())
+      )
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      const error = yield* Effect.flip(
+        Effect.flatMap(XquikClient, (client) => client.submit(tweet, WriteRequest.IdempotencyKey.make())).pipe(
+          Effect.provide(clientLayer({ apiKey: Sim.defaultApiKey, baseUrl: `http://127.0.0.1:${port}/api/v1` }))
+        )
+      )
+      expect(requests).toBe(2)
+      expect(error._tag === "Transport" && error.mayHaveDispatched).toBe(true)
+      expect(error.message).toContain("500 internal_error")
+    }).pipe(Effect.scoped)
+  )
+
   it.live("an unreachable server is a transport error that surely did not dispatch", () =>
     Effect.gen(function* () {
       const port = yield* Effect.async<number>((resume) => {

@@ -180,6 +180,107 @@ describe("XquikSimulator", () => {
     })
   )
 
+  describe("random faults", () => {
+    const get = (sim: Sim.XquikSimulatorShape, id: string) =>
+      Effect.promise(async () => {
+        try {
+          const r = await fetch(`${sim.baseUrl}/x/write-actions/${id}`, { headers: { "x-api-key": sim.apiKey } })
+          const text = await r.text()
+          try {
+            JSON.parse(text)
+            return `${r.status} json`
+          } catch {
+            return `${r.status} not json`
+          }
+        } catch {
+          return "reset"
+        }
+      })
+    const post = (sim: Sim.XquikSimulatorShape, key: string) =>
+      Effect.promise(async () => {
+        try {
+          const r = await fetch(`${sim.baseUrl}/x/tweets`, {
+            method: "POST",
+            headers: { "x-api-key": sim.apiKey, "content-type": "application/json", "idempotency-key": key },
+            body: JSON.stringify({ account: "@a", text: `t ${key}` })
+          })
+          return { status: r.status, text: await r.text() }
+        } catch {
+          return { status: 0, text: "reset" }
+        }
+      })
+
+    it.live("spreads each kind over its share of requests, from a seed that repeats", () =>
+      Effect.gen(function* () {
+        const mix = { seed: 42, serverError: 0.2, badGateway: 0.1, tooManyRequests: 0.1, garbage: 0.1 }
+        const run = withSim(
+          (sim) =>
+            Effect.gen(function* () {
+              const id = yield* sim.seed({ steps: [Steps.pending()] })
+              const answers = yield* Effect.forEach(Array.from({ length: 400 }), () => get(sim, id))
+              return { answers, faults: (yield* sim.stats).faults }
+            }),
+          { faults: mix, retryAfterToleranceMs: 1_000_000 }
+        )
+        const first = yield* run
+        const second = yield* run
+        expect(second.answers).toEqual(first.answers)
+        const share = (prefix: string) => first.answers.filter((a) => a.startsWith(prefix)).length / 400
+        expect(share("500")).toBeGreaterThan(0.12)
+        expect(share("500")).toBeLessThan(0.28)
+        expect(share("502")).toBeGreaterThan(0.04)
+        expect(share("429")).toBeGreaterThan(0.04)
+        expect(share("200 not json")).toBeGreaterThan(0.04)
+        expect(share("202")).toBeGreaterThan(0.35)
+        expect(first.faults.serverError).toBe(first.answers.filter((a) => a.startsWith("500")).length)
+      })
+    )
+
+    it.live("a reset after a write: the write was made, its answer lost", () =>
+      withSim(
+        (sim) =>
+          Effect.gen(function* () {
+            const lost = yield* post(sim, "k-1")
+            expect(lost).toEqual({ status: 0, text: "reset" })
+            const stats = yield* sim.stats
+            expect(stats).toMatchObject({ dispatches: 1, faults: { reset: 1 } })
+          }),
+        { faults: { reset: 1 } }
+      )
+    )
+
+    it.live("a 429 on a write creates nothing and counts a resend before its Retry-After", () =>
+      withSim(
+        (sim) =>
+          Effect.gen(function* () {
+            const limited = yield* post(sim, "k-2")
+            expect(limited.status).toBe(429)
+            yield* post(sim, "k-2")
+            const stats = yield* sim.stats
+            expect(stats.dispatches).toBe(0)
+            expect(stats.retryAfterViolations).toBe(1)
+          }),
+        { faults: { tooManyRequests: 1 } }
+      )
+    )
+
+    it.live("a share of new writes ends expired", () =>
+      withSim(
+        (sim) =>
+          Effect.gen(function* () {
+            const created = yield* post(sim, "k-3")
+            const id = (JSON.parse(created.text) as { id: string }).id
+            const answers = yield* Effect.forEach([1, 2], () => get(sim, id))
+            expect(answers).toEqual(["202 json", "200 json"])
+            const record = yield* Effect.flatMap(XquikClient, (client) => client.getWriteAction(id))
+            expect(record.record.status).toBe("expired")
+            expect((yield* sim.stats).faults).toEqual({ expired: 1 })
+          }),
+        { faults: { expired: 1 }, retryAfterToleranceMs: 1_000_000 }
+      )
+    )
+  })
+
   it("starts and stops from plain code", async () => {
     const running = await Sim.start()
     const response = await fetch(`${running.baseUrl}/x/write-actions/nope`, {

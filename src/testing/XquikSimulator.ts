@@ -405,6 +405,65 @@ export const defaultScript: ReadonlyArray<Step> = [Steps.accepted(), Steps.pendi
 export const defaultApiKey = `xq_${"5e1f".repeat(16)}`
 
 /**
+ * Faults injected at random, each a share of requests (0 to 1), drawn once per request from a
+ * seeded generator so that a run can be repeated. On a write, `serverError`, `badGateway` and
+ * `tooManyRequests` answer before anything is created (nothing is dispatched), while `reset`,
+ * `garbage` and `slow` strike after the write was made: the answer is lost, garbled or late, the
+ * hard case for exactly once. On a status read a fault replaces the answer and the action does
+ * not move on. `expired` is the share of new writes whose script ends `expired`.
+ *
+ * @example
+ * ```ts
+ * import type { Faults } from "xquik-write-queue/testing"
+ *
+ * // The soak's mix.
+ * const faults: Faults = {
+ *   seed: 7, serverError: 0.05, badGateway: 0.02, tooManyRequests: 0.02, reset: 0.01,
+ *   garbage: 0.01, slow: 0.01, slowMs: 2000, expired: 0.01
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface Faults {
+  /** Seed of the generator (default 1). */
+  readonly seed?: number
+  /** 500 `internal_error`. */
+  readonly serverError?: number
+  /** 502 with an HTML body, as a proxy answers. */
+  readonly badGateway?: number
+  /** 429 with `Retry-After: 1`. */
+  readonly tooManyRequests?: number
+  /** The connection is reset before the answer. */
+  readonly reset?: number
+  /** A 200 whose body is not JSON. */
+  readonly garbage?: number
+  /** The right answer, `slowMs` late. */
+  readonly slow?: number
+  /** Default 2000. */
+  readonly slowMs?: number
+  /** New writes whose script ends `expired` instead. */
+  readonly expired?: number
+}
+
+/** The fault kinds, in the order their shares are laid out on [0, 1). */
+const faultKinds = ["serverError", "badGateway", "tooManyRequests", "reset", "garbage", "slow"] as const
+type FaultKind = (typeof faultKinds)[number]
+
+/** mulberry32: a small seeded generator, good enough to spread faults. */
+const seeded = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
  * How the simulator behaves: the contract it speaks, the credentials it accepts, the scripts of
  * new writes, its pacing and its port.
  *
@@ -445,6 +504,8 @@ export interface Options {
   readonly basePath?: string
   /** The first write action id handed out (then counting up). Default 1000. */
   readonly firstWriteActionId?: number
+  /** Faults injected at random on every request; none by default. */
+  readonly faults?: Faults
 }
 
 /**
@@ -510,6 +571,8 @@ export interface Stats {
   readonly unauthorized: number
   /** Requests whose client went away before the answer. */
   readonly aborted: number
+  /** Faults injected at random (see {@link Faults}), by kind; `expired` counts scripts. */
+  readonly faults: Readonly<Record<string, number>>
 }
 
 /**
@@ -734,6 +797,25 @@ export const make = (
       unauthorized: 0,
       aborted: 0
     }
+    const faultOptions = options.faults ?? {}
+    const random = seeded(faultOptions.seed ?? 1)
+    const injected: Record<string, number> = {}
+    const count = (kind: string) => {
+      injected[kind] = (injected[kind] ?? 0) + 1
+    }
+    // One draw per request: which fault, if any, strikes it.
+    const drawFault = (): FaultKind | undefined => {
+      if (options.faults === undefined) return undefined
+      let r = random()
+      for (const kind of faultKinds) {
+        const share = faultOptions[kind] ?? 0
+        if (r < share) return kind
+        r -= share
+      }
+      return undefined
+    }
+    // The end of the last Retry-After given to a key, for the writes that carry it.
+    const keyNotBefore = new Map<string, number>()
     let nextId = options.firstWriteActionId ?? 1000
     let nextResult = 2052816150136832166n
     const waiters: Array<{ readonly n: number; readonly deferred: Deferred.Deferred<void> }> = []
@@ -977,7 +1059,9 @@ export const make = (
           case "Reset": {
             entry.answer = "reset"
             NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-            return yield* Effect.never
+            // The request is over: end the handler here (a handler left waiting would keep the
+            // read counted in flight, and the server from closing).
+            return yield* Effect.interrupt
           }
           case "Oversized": {
             entry.answer = `200 oversized ${step.bytes}`
@@ -1001,6 +1085,53 @@ export const make = (
         }
       })
 
+    /** The answer of a fault that replaces the real one (all but `slow`). */
+    const faultAnswer = (
+      request: HttpServerRequest.HttpServerRequest,
+      kind: Exclude<FaultKind, "slow">,
+      a: SimAction | undefined,
+      key: string | null,
+      entry: LoggedRequest,
+      now: number
+    ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+      count(kind)
+      switch (kind) {
+        case "serverError":
+          return Effect.succeed(
+            errorAnswer({ _tag: "HttpError", status: 500, code: "internal_error", safeToRetry: true }, a, now, entry)
+          )
+        case "badGateway":
+          entry.answer = "502 bad gateway"
+          return Effect.succeed(
+            HttpServerResponse.text("<html><body><h1>502 Bad Gateway</h1></body></html>", {
+              status: 502,
+              contentType: "text/html"
+            })
+          )
+        case "tooManyRequests": {
+          if (key !== null && a === undefined) keyNotBefore.set(key, now + 1000)
+          return Effect.succeed(
+            errorAnswer(
+              { _tag: "HttpError", status: 429, code: "rate_limited", retryAfter: "1", safeToRetry: true },
+              a,
+              now,
+              entry
+            )
+          )
+        }
+        case "reset":
+          return play(request, { _tag: "Reset" }, a, entry, false)
+        case "garbage":
+          entry.answer = "200 garbage"
+          return Effect.succeed(
+            HttpServerResponse.text('{"object":"x_write_action","id":"', {
+              status: 200,
+              contentType: "application/json"
+            })
+          )
+      }
+    }
+
     const arrive = (entry: LoggedRequest) => {
       counters.requests++
       if (keepLog) log.push(entry)
@@ -1013,7 +1144,12 @@ export const make = (
       }
     }
 
-    const handleStatus = (request: HttpServerRequest.HttpServerRequest, id: string, entry: LoggedRequest) =>
+    const handleStatus = (
+      request: HttpServerRequest.HttpServerRequest,
+      id: string,
+      entry: LoggedRequest,
+      fault: FaultKind | undefined
+    ) =>
       Effect.gen(function* () {
         const now = entry.at
         pollsById[id] = (pollsById[id] ?? 0) + 1
@@ -1026,10 +1162,22 @@ export const make = (
         if (a.inFlight > 0) counters.overlappingPolls++
         if (now < a.notBefore - tolerance) counters.retryAfterViolations++
         a.inFlight++
-        // The first step answered the write; reads play the rest, and the last one repeats.
-        a.cursor = Math.min(a.cursor + 1, a.script.length - 1)
-        const step = a.script[a.cursor] ?? a.current
-        return yield* play(request, step, a, entry, false).pipe(Effect.ensuring(Effect.sync(() => a.inFlight--)))
+        const answer = Effect.suspend(() => {
+          // A fault replaces the answer, and the action does not move on.
+          if (fault !== undefined && fault !== "slow") return faultAnswer(request, fault, a, null, entry, now)
+          // The first step answered the write; reads play the rest, and the last one repeats.
+          a.cursor = Math.min(a.cursor + 1, a.script.length - 1)
+          const step = a.script[a.cursor] ?? a.current
+          return play(request, step, a, entry, false)
+        })
+        const slow =
+          fault === "slow"
+            ? Effect.zipRight(
+                Effect.sync(() => count("slow")),
+                Effect.zipRight(Effect.sleep(faultOptions.slowMs ?? 2000), answer)
+              )
+            : answer
+        return yield* slow.pipe(Effect.ensuring(Effect.sync(() => a.inFlight--)))
       })
 
     const fieldError = (path: string, message: string, entry: LoggedRequest) => {
@@ -1122,13 +1270,16 @@ export const make = (
             return answerRecord(existing, now, true, entry)
           }
         }
-        const script = scriptFor({
+        const scripted = scriptFor({
           action: r.action,
           account: String(account),
           targetId,
           body: fields,
           idempotencyKey: key
         })
+        const expires = options.faults !== undefined && random() < (faultOptions.expired ?? 0)
+        if (expires) count("expired")
+        const script = expires ? [Steps.accepted(), Steps.pending(), Steps.expired()] : scripted
         const first = script[0] ?? Steps.accepted()
         const innermost = (s: Step): Step => (s._tag === "Slow" ? innermost(s.step) : s)
         const head = innermost(first)
@@ -1206,11 +1357,25 @@ export const make = (
         entry.answer = "404 not_found"
         return json(404, { error: "not_found", message: "Resource not found." })
       }
+      const fault = drawFault()
       if (r.kind === "status") {
         entry.writeActionId = r.id
-        return yield* handleStatus(request, r.id ?? "", entry)
+        return yield* handleStatus(request, r.id ?? "", entry, fault)
       }
-      return yield* handleWrite(request, r, entry)
+      const key = entry.idempotencyKey
+      if (key !== null && at < (keyNotBefore.get(key) ?? 0) - tolerance) counters.retryAfterViolations++
+      // Faults before the write: nothing is created.
+      if (fault === "serverError" || fault === "badGateway" || fault === "tooManyRequests") {
+        return yield* faultAnswer(request, fault, undefined, key, entry, at)
+      }
+      const answer = yield* handleWrite(request, r, entry)
+      // Faults after the write: it was made, and its answer is lost, garbled or late.
+      if (fault === "reset" || fault === "garbage") return yield* faultAnswer(request, fault, undefined, key, entry, at)
+      if (fault === "slow") {
+        count("slow")
+        yield* Effect.sleep(faultOptions.slowMs ?? 2000)
+      }
+      return answer
     })
 
     const nodeServer = Http.createServer()
@@ -1259,7 +1424,8 @@ export const make = (
       stats: Effect.sync(() => ({
         ...counters,
         pollsById: { ...pollsById },
-        sendsByKey: { ...sendsByKey }
+        sendsByKey: { ...sendsByKey },
+        faults: { ...injected }
       })),
       log: Effect.sync(() => log.slice()),
       awaitRequests: (n) =>
