@@ -101,6 +101,7 @@ const scripted: Sim.ScriptFor = (write) => {
   if (text.includes("#fail")) return [Steps.accepted(), Steps.failed({ error: "x_rejected", safeToRetry: false })]
   if (text.includes("#safe")) return [Steps.httpError(503, "write_tracking_unavailable", { safeToRetry: true })]
   if (text.includes("#expire")) return [Steps.accepted(), Steps.expired()]
+  if (text.includes("#stuck")) return [Steps.accepted(), Steps.pending()]
   return [Steps.accepted(), Steps.pending(), Steps.success()]
 }
 
@@ -305,6 +306,40 @@ describe("the queue", () => {
     expect((await cli(["drain", "--db", db, "--until-empty", "--forever"])).code).toBe(64)
   })
 
+  it("drain exits 3 when one expired and none failed, 4 when one is still pending at --max-wait", async () => {
+    const expiredDb = freshDb()
+    for (const text of ["a", "b #expire"]) await cli(["tweet", "--account", "@acme", "--text", text, "--db", expiredDb])
+    const expired = await cli(["drain", "--db", expiredDb])
+    expect(expired.code).toBe(3)
+    expect(expired.lines[0]).toMatchObject({ complete: true, outcomes: { succeeded: 1, expired: 1 } })
+    const stuckDb = freshDb()
+    for (const text of ["a", "b #stuck"]) await cli(["tweet", "--account", "@acme", "--text", text, "--db", stuckDb])
+    const stuck = await cli(["drain", "--db", stuckDb, "--max-wait", "2s"])
+    expect(stuck.code).toBe(4)
+    expect(stuck.lines[0]).toMatchObject({ complete: false, outcomes: { succeeded: 1, pending: 1 } })
+  })
+
+  it("--media is repeatable and each URL goes into the stored request", async () => {
+    const db = freshDb()
+    const urls = ["https://example.com/a.png", "https://example.com/b.png"]
+    const run = await cli([
+      "tweet",
+      "--account",
+      "@acme",
+      "--text",
+      "two",
+      "--media",
+      urls[0] ?? "",
+      "--media",
+      urls[1] ?? "",
+      "--db",
+      db
+    ])
+    expect(run.code).toBe(0)
+    expect(JSON.stringify(run.lines[0]?.request_payload)).toContain(urls[1])
+    expect(JSON.stringify(run.lines[0]?.request_payload)).toContain(urls[0])
+  })
+
   it("list filters by status and limit; counts per status; track adds actions for the worker", async () => {
     const db = freshDb()
     const done = await seed([Steps.success()])
@@ -312,10 +347,19 @@ describe("the queue", () => {
     const tracked = await cli(["track", "--db", db, done, later])
     expect(tracked.lines.map((l) => l.write_action_id)).toEqual([done, later])
     expect((await cli(["list", "--db", db, "--status", "accepted"])).lines).toHaveLength(2)
+    await cli(["tweet", "--db", db, "--account", "@acme", "--text", "not sent yet"])
+    // An outcome name matches what rows say about their jobs; anything else, the status exactly.
+    const pending = await cli(["list", "--db", db, "--status", "pending"])
+    expect(pending.lines.map((l) => l.write_action_id)).toEqual([done, later])
+    expect((await cli(["list", "--db", db, "--status", "pending", "--limit", "1"])).lines).toHaveLength(1)
+    expect((await cli(["list", "--db", db, "--status", "queued"])).lines.map((l) => l.status)).toEqual(["queued"])
+    expect((await cli(["list", "--db", db, "--status", "succeeded"])).lines).toEqual([])
     expect((await cli(["list", "--db", db, "--limit", "1"])).lines).toHaveLength(1)
     expect((await cli(["list", "--db", db, "--limit", "0"])).code).toBe(64)
     expect((await cli(["drain", "--db", db])).code).toBe(0)
-    expect((await cli(["counts", "--db", db])).lines).toEqual([{ success: 2 }])
+    expect((await cli(["counts", "--db", db])).lines).toEqual([{ success: 3 }])
+    expect((await cli(["list", "--db", db, "--status", "succeeded"])).lines).toHaveLength(3)
+    expect((await cli(["list", "--db", db, "--status", "pending"])).lines).toEqual([])
   })
 
   it("retry refuses, saying why, unless the job failed with safe_to_retry", async () => {
@@ -342,7 +386,7 @@ describe("the queue", () => {
       await seed([Steps.pending(), Steps.success()])
     ])
     const run = await shell(
-      `$XQ list --db "${db}" --status accepted | $XQ await --db "${db}" - && $XQ counts --db "${db}"`
+      `$XQ list --db "${db}" --status pending | $XQ await --db "${db}" - && $XQ counts --db "${db}"`
     )
     expect(run.code).toBe(0)
     const lines = run.stdout.trim().split("\n")

@@ -298,7 +298,9 @@ const list = Command.make(
   "list",
   {
     ...globalOptions,
-    status: Options.text("status").pipe(Options.withDescription("Only rows with this status"), Options.optional),
+    status: Options.text("status").pipe(Options.withDescription(
+        "Only rows with this outcome (pending, succeeded, failed, expired, queued, send_unknown) or exactly this status"
+      ), Options.optional),
     limit: Options.integer("limit").pipe(Options.withDefault(100))
   },
   (o) =>

@@ -32,23 +32,41 @@ export const track = (globals: Globals, args: ReadonlyArray<string>) =>
     }
   }).pipe(Effect.provide(Live.store(globals)))
 
-/** `list`: rows as JSON lines, oldest first. */
+// `list --status` also takes what a row says about its job (QueueRow.outcome), the names of
+// drain's `outcomes`: `pending` covers accepted, dispatching, pending_confirmation and any open
+// status the API adds; `send_unknown` covers send_started too.
+const outcomeNames: ReadonlySet<string> = new Set<QueueRow.RowOutcome>([
+  "succeeded",
+  "failed",
+  "expired",
+  "pending",
+  "queued",
+  "send_unknown"
+])
+
+/** `list`: rows as JSON lines, oldest first; `--status` is an outcome name or an exact status. */
 export const list = (globals: Globals, options: { readonly status: Option.Option<string>; readonly limit: number }) =>
   Effect.gen(function* () {
     if (!Number.isInteger(options.limit) || options.limit < 1) {
       return yield* new UsageError({ message: "--limit must be a positive whole number." })
     }
     const store = yield* QueueStore
+    const wanted = Option.getOrUndefined(options.status)
+    const byOutcome = wanted !== undefined && outcomeNames.has(wanted)
     let left = options.limit
     let cursor: string | undefined
     while (left > 0) {
       const page = yield* store.list({
-        status: Option.getOrUndefined(options.status),
-        limit: Math.min(left, 1000),
+        status: byOutcome ? undefined : wanted,
+        limit: byOutcome ? 1000 : Math.min(left, 1000),
         cursor
       })
-      for (const row of page.rows) yield* emit(QueueRow.encode(row))
-      left -= page.rows.length
+      for (const row of page.rows) {
+        if (left === 0) break
+        if (byOutcome && QueueRow.outcome(row) !== wanted) continue
+        yield* emit(QueueRow.encode(row))
+        left--
+      }
       if (Option.isNone(page.nextCursor) || page.rows.length === 0) break
       cursor = page.nextCursor.value
     }
