@@ -32,8 +32,10 @@ const program = Effect.gen(function* () {
   }
   const summary = yield* Worker.drain({ concurrency: 8, maxWait: "5 minutes" })
   yield* Console.log(JSON.stringify(summary))
-  // Like the CLI: 2 when a write failed or expired, 4 when some are still pending.
-  if (summary.outcomes.failed + summary.outcomes.expired > 0) process.exitCode = 2
+  // Like the CLI: 2 when a write failed, else 3 when one expired (verify it on X), else 4 when
+  // some are still pending.
+  if (summary.outcomes.failed > 0) process.exitCode = 2
+  else if (summary.outcomes.expired > 0) process.exitCode = 3
   else if (!summary.complete) process.exitCode = 4
 })
 

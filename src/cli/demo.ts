@@ -89,11 +89,13 @@ const toStderr = (text: string) =>
 const bodyKey = (action: string, body: Readonly<Record<string, unknown>>, target: string | null) =>
   JSON.stringify([action, target, body.text ?? null])
 
-const progressLine = (p: Worker.Progress, total: number) => {
+// A bar only on a terminal; elsewhere (a log file, CI) the same counts without it.
+const progressLine = (p: Worker.Progress, total: number, bar: boolean) => {
   const done = Math.max(0, total - p.open)
   const width = 24
   const filled = total === 0 ? width : Math.round((done / total) * width)
-  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} done · sent ${p.tally.sent} · polls ${p.tally.polls} · ok ${p.tally.succeeded} · failed ${p.tally.failed} · expired ${p.tally.expired}`
+  const counts = `${done}/${total} done · sent ${p.tally.sent} · polls ${p.tally.polls} · ok ${p.tally.succeeded} · failed ${p.tally.failed} · expired ${p.tally.expired}`
+  return bar ? `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counts}` : counts
 }
 
 /**
@@ -149,7 +151,7 @@ export const run = (options: { readonly db: string; readonly quiet?: boolean }) 
         onProgress: (p) =>
           Effect.sync(() => {
             if (options.quiet === true) return
-            const line = progressLine(p, p.total)
+            const line = progressLine(p, p.total, tty)
             if (tty) process.stderr.write(`\r${line}`)
             else if (line !== lastPrinted) process.stderr.write(`${line}\n`)
             lastPrinted = line
