@@ -6,6 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -163,11 +167,42 @@ const raw = async () => {
 
 const configLayer = XquikConfig.layer({ apiKey, baseUrl: base, readRetry: { times: 0 } })
 const clientLayer = XquikClient.layerNode.pipe(Layer.provide(configLayer))
+// The same pool XquikClient.layerNode builds (64 sockets, keep-alive 30 s), for the B1 floor.
+const platformLayer = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+  Layer.provide(
+    Layer.scoped(
+      NodeHttpClient.Dispatcher,
+      Effect.acquireRelease(
+        Effect.sync(() => new Undici.Agent({ connections: 64, keepAliveTimeout: 30_000 })),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+    )
+  )
+)
 const fast = { schedule: Schedule.spaced(Duration.zero), minDelay: Duration.zero }
 
 const lib = Effect.gen(function* () {
   switch (caseId) {
     case "B1": {
+      if (variant === "platform") {
+        // The floor under the client: @effect/platform's HttpClient on the same undici pool, the
+        // same GETs, reading each body as text: no decoding, typed errors, timeout or span.
+        const http = yield* HttpClient.HttpClient
+        const [d] = yield* Effect.timed(
+          Effect.forEach(
+            Array.from({ length: n }, (_, i) => String(i + 1)),
+            (id) =>
+              Effect.flatMap(
+                http.execute(
+                  HttpClientRequest.get(`${base}/x/write-actions/${id}`, { headers: { "x-api-key": apiKey } })
+                ),
+                (response) => response.text
+              ),
+            { concurrency, discard: true }
+          )
+        )
+        return report({ ops: n / (Duration.toMillis(d) / 1000), seconds: Duration.toMillis(d) / 1000 })
+      }
       const client = yield* XquikClient.XquikClient
       const [d] = yield* Effect.timed(
         Effect.forEach(
@@ -314,7 +349,9 @@ if (variant === "raw" && caseId !== "B5") {
       : QueueStore.layerMemory
   Effect.runPromise(
     lib.pipe(
-      Effect.provide(Layer.mergeAll(Layer.provideMerge(Polling.layer, clientLayer), store, RateBudget.unlimited)),
+      Effect.provide(
+        Layer.mergeAll(Layer.provideMerge(Polling.layer, clientLayer), store, RateBudget.unlimited, platformLayer)
+      ),
       Logger.withMinimumLogLevel(LogLevel.Error)
     )
   ).then(

@@ -6,14 +6,19 @@
  *
  *   npm run bench              # the full sizes of docs/performance.md
  *   npm run bench -- --quick   # small sizes, under 2 minutes; CI runs it so the bench cannot rot
+ *   npm run bench -- --only B4,B6   # those cases; their rows replace theirs in bench/results.json
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import { dropSchemas, pgReachable, pgSchema } from "./pg.js"
 
 const quick = process.argv.includes("--quick")
+// `--only B4,B6` runs those cases and replaces their rows in bench/results.json, keeping the rest.
+const onlyAt = process.argv.indexOf("--only")
+const only = onlyAt < 0 ? undefined : new Set((process.argv[onlyAt + 1] ?? "").split(","))
+const wanted = (caseId: string) => only === undefined || only.has(caseId)
 // Quick mode (CI) keeps the bench from rotting in one round; its numbers are not asserted.
 const rounds = quick ? 1 : 3
 // npm runs the bench from the package root (the compiled script lives in .bench/).
@@ -93,10 +98,13 @@ const measure = async (
   options: {
     readonly db?: () => Promise<string>
     readonly libArgs?: (db: string) => Promise<Record<string, number>>
+    /** Also run this variant of the case each round (a floor between library and baseline). */
+    readonly also?: string
   } = {}
 ) => {
   const lib: Array<Record<string, number>> = []
   const raw: Array<Record<string, number>> = []
+  const also: Array<Record<string, number>> = []
   const cpu: Array<number> = []
   for (let round = 0; round < rounds; round++) {
     await reset(server, mode)
@@ -110,15 +118,23 @@ const measure = async (
     cpu.push((await serverCpu(server)) - before)
     await reset(server, mode)
     raw.push(lastJson(await run([".bench/bench/case.js", caseId, "raw", String(n), String(concurrency), server])))
+    if (options.also !== undefined) {
+      await reset(server, mode)
+      also.push(
+        lastJson(await run([".bench/bench/case.js", caseId, options.also, String(n), String(concurrency), server]))
+      )
+    }
   }
   const pick = (xs: Array<Record<string, number>>, key: string) => median(xs.map((x) => x[key] ?? Number.NaN))
   return {
     ops: pick(lib, "ops"),
     baseline: pick(raw, "ops"),
+    also: also.length > 0 ? pick(also, "ops") : Number.NaN,
     peakRssMb: Math.max(...lib.map((x) => x.peakRssMb ?? 0)),
     peakHeapMb: Math.max(...lib.map((x) => x.peakHeapMb ?? 0)),
     serverCpuS: median(cpu),
-    extra: lib.at(-1) ?? {}
+    extra: lib.at(-1) ?? {},
+    runs: lib
   }
 }
 
@@ -137,6 +153,8 @@ interface Row {
   readonly peakRssMb: number
   readonly peakHeapMb: number
   readonly serverCpuS: number
+  /** What else the case measured, printed under the table. */
+  readonly note?: string
 }
 
 const main = async () => {
@@ -152,9 +170,10 @@ const main = async () => {
   const f = (x: number) => `${Math.round(x).toLocaleString("en-US")}/s`
 
   // B1: getWriteAction with decoding at concurrency 64.
-  {
-    const m = await measure(server, "B1", "success", sizes.B1, 64)
+  if (wanted("B1")) {
+    const m = await measure(server, "B1", "success", sizes.B1, 64, { also: "platform" })
     const ratio = m.ops / m.baseline
+    const floor = m.also / m.baseline
     add({
       case: "B1",
       what: `getWriteAction + decode, c=64, ${sizes.B1} polls`,
@@ -165,11 +184,12 @@ const main = async () => {
       pass: ratio >= 0.5,
       peakRssMb: m.peakRssMb,
       peakHeapMb: m.peakHeapMb,
-      serverCpuS: m.serverCpuS
+      serverCpuS: m.serverCpuS,
+      note: `B1: @effect/platform HttpClient alone (same pool, execute + text, no decoding): ${f(m.also)}, ${floor.toFixed(2)}× the baseline; the client is ${(m.ops / m.also).toFixed(2)}× that`
     })
   }
   // B2: awaitOutcome, one pending then success, rows in the memory store.
-  {
+  if (wanted("B2")) {
     const m = await measure(server, "B2", "pending-then-success", sizes.B2, 64)
     const ratio = m.ops / m.baseline
     add({
@@ -186,7 +206,7 @@ const main = async () => {
     })
   }
   // B3: Worker.drain on SQLite: send, one pending, then success.
-  {
+  if (wanted("B3")) {
     const db = async () => {
       const file = join(root, `.bench-${process.pid}.db`)
       for (const suffix of ["", "-wal", "-shm"])
@@ -209,7 +229,9 @@ const main = async () => {
       serverCpuS: m.serverCpuS
     })
   }
-  if (await pgReachable()) {
+  if (!wanted("B4")) {
+    // not asked for
+  } else if (await pgReachable()) {
     const twoWorkers = async (db: string) => {
       const t0 = performance.now()
       const outs = await Promise.all(
@@ -218,9 +240,12 @@ const main = async () => {
       const seconds = (performance.now() - t0) / 1000
       const results = outs.map(lastJson)
       const sent = results.reduce((n, r) => n + (r.sent ?? 0), 0)
+      // The server is reset before each run, so its count is this run's.
+      const stats = (await (await fetch(`${server}/__stats`)).json()) as { overlapping?: number }
       return {
         ops: sent / seconds,
         sent,
+        overlapping: stats.overlapping ?? 0,
         peakRssMb: Math.max(...results.map((r) => r.peakRssMb ?? 0)),
         peakHeapMb: Math.max(...results.map((r) => r.peakHeapMb ?? 0))
       }
@@ -232,7 +257,7 @@ const main = async () => {
     }
     const m = await measure(server, "B4", "pending-then-success", sizes.B4, 128, { db, libArgs: twoWorkers })
     const ratio = m.ops / m.baseline
-    const overlaps = ((await (await fetch(`${server}/__stats`)).json()) as { overlapping?: number }).overlapping ?? 0
+    const overlaps = Math.max(...m.runs.map((r) => r.overlapping ?? 0))
     add({
       case: "B4",
       what: `2 worker processes, one PostgreSQL, ${sizes.B4} jobs`,
@@ -243,14 +268,15 @@ const main = async () => {
       pass: ratio >= 0.2 && overlaps === 0,
       peakRssMb: m.peakRssMb,
       peakHeapMb: m.peakHeapMb,
-      serverCpuS: m.serverCpuS
+      serverCpuS: m.serverCpuS,
+      note: `B4: ${overlaps} overlapping polls of one id (the most in any round); ${m.runs.map((r) => r.sent ?? 0).join(", ")} sends per round for ${sizes.B4} jobs`
     })
     await dropSchemas()
   } else {
     process.stderr.write("B4: PostgreSQL not reachable, skipped\n")
   }
   // B5: heap per waiting fiber, at the margin; the baseline is a bare Effect fiber, suspended.
-  {
+  if (wanted("B5")) {
     const lib: Array<number> = []
     const raw: Array<number> = []
     for (let round = 0; round < rounds; round++) {
@@ -281,7 +307,7 @@ const main = async () => {
     })
   }
   // B6: cadence on a fixed 1 s schedule.
-  {
+  if (wanted("B6")) {
     const lib: Array<number> = []
     const raw: Array<number> = []
     for (let round = 0; round < rounds; round++) {
@@ -311,7 +337,7 @@ const main = async () => {
     })
   }
   // B7: CLI start-up for one status read, against `node -e` with fetch.
-  {
+  if (wanted("B7")) {
     await reset(server, "success")
     const env = { XQUIK_BASE_URL: `${server}/api/v1`, XQUIK_API_KEY: `xq_${"be".repeat(32)}` }
     const fetchScript = `fetch(process.env.XQUIK_BASE_URL + "/x/write-actions/42", { headers: { "x-api-key": process.env.XQUIK_API_KEY } }).then((r) => r.text()).then((t) => process.stdout.write(t + "\\n"))`
@@ -340,15 +366,30 @@ const main = async () => {
 
   serverProcess?.kill()
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
-  const result = {
-    date: new Date().toISOString(),
-    quick,
-    rounds,
-    machine,
-    elapsedS: Math.round((performance.now() - started) / 1000),
-    cases: rows
-  }
-  writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(result, null, 2)}\n`)
+  const date = new Date().toISOString()
+  const file = join(root, "bench/results.json")
+  // With --only, the other cases stay as the last run left them, and `rerun` says which rows are
+  // newer than `date`.
+  const previous =
+    only !== undefined && existsSync(file)
+      ? (JSON.parse(readFileSync(file, "utf8")) as {
+          readonly cases?: ReadonlyArray<Row>
+          readonly rerun?: Record<string, string>
+          readonly [key: string]: unknown
+        })
+      : undefined
+  const result =
+    previous === undefined
+      ? { date, quick, rounds, machine, elapsedS: Math.round((performance.now() - started) / 1000), cases: rows }
+      : {
+          ...previous,
+          rerun: { ...previous.rerun, ...Object.fromEntries(rows.map((r) => [r.case, date])) },
+          cases: [
+            ...(previous.cases ?? []).map((c) => rows.find((r) => r.case === c.case) ?? c),
+            ...rows.filter((r) => !(previous.cases ?? []).some((c) => c.case === r.case))
+          ]
+        }
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
   console.table(
     rows.map((r) => ({
       case: r.case,
@@ -363,8 +404,9 @@ const main = async () => {
       "server CPU s": r.serverCpuS ? r.serverCpuS.toFixed(2) : "-"
     }))
   )
+  for (const r of rows) if (r.note !== undefined) console.log(r.note)
   console.log(
-    `${machine}; ${result.elapsedS} s; medians of ${rounds} rounds${quick ? " (quick sizes)" : ""}; bench/results.json written`
+    `${machine}; ${Math.round((performance.now() - started) / 1000)} s; medians of ${rounds} rounds${quick ? " (quick sizes)" : ""}; bench/results.json written`
   )
 }
 
