@@ -116,6 +116,24 @@ export interface Options<R = never> {
 export type PollError = XquikError.StillPending | XquikError.XquikError
 
 /**
+ * Errors the {@link polls} stream can end with: past its bound (`StillPending`), a read error
+ * that outlived the client's retries together with the last observation seen (`PollFailed`), or
+ * a bad id before any request (`InvalidWriteActionId`).
+ *
+ * @example
+ * ```ts
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const explain = (error: Polling.PollsError): string =>
+ *   error._tag === "PollFailed" ? `${error.error._tag} after ${error.polls} polls` : error.message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type PollsError = XquikError.StillPending | XquikError.PollFailed | XquikError.InvalidWriteActionId
+
+/**
  * Errors {@link awaitOutcome} can end with.
  *
  * @example
@@ -235,6 +253,17 @@ class Session<R> {
     })
   }
 
+  /** A read error, with what the session had seen before it. */
+  pollFailed(error: XquikError.XquikError, now: number): XquikError.PollFailed {
+    return new XquikError.PollFailed({
+      writeActionId: this.id,
+      error,
+      lastObservation: this.last,
+      polls: this.polls,
+      waited: Duration.millis(now - this.startedAt)
+    })
+  }
+
   // Fits a planned delay into the bound. A server delay is never shortened to fit it: polling
   // early would break the server's pacing.
   private fit(now: number, ms: number, fromServer: boolean): Either.Either<number, XquikError.StillPending> {
@@ -337,8 +366,9 @@ const untilTerminal = <R, E2, R2>(
  * cancels the request in flight.
  *
  * Fails with `StillPending` past the bound (`maxWait`, `expiresAt`, or the end of a finite
- * schedule), with `InvalidWriteActionId` for a bad id (before any request), or with the read
- * error that outlived the client's retries (the observations before it were emitted).
+ * schedule), with `InvalidWriteActionId` for a bad id (before any request), or with
+ * `PollFailed` when a read error outlived the client's retries: it carries that typed error and
+ * the last observation seen (which was also emitted).
  *
  * @example
  * ```ts
@@ -356,14 +386,18 @@ const untilTerminal = <R, E2, R2>(
 export const polls = <R = never>(
   id: string,
   options: Options<R> = {}
-): Stream.Stream<WriteAction.Observation, PollError, XquikClient | R> =>
+): Stream.Stream<WriteAction.Observation, PollsError, XquikClient | R> =>
   Stream.unwrap(
     Effect.map(
       Effect.flatMap(checkedId(id), (checked) => makeSession(checked, options)),
       (session) =>
         Stream.paginateEffect(true, (_: boolean) =>
           Effect.map(
-            session.next(),
+            Effect.catchIf(
+              session.next(),
+              (error): error is XquikError.XquikError => error._tag !== "StillPending",
+              (error) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(session.pollFailed(error, now)))
+            ),
             (observation) =>
               [observation, WriteAction.isTerminal(observation.record) ? Option.none() : Option.some(true)] as const
           )

@@ -627,6 +627,41 @@ export class StillPending extends Schema.TaggedError<StillPending>()("StillPendi
   }
 }
 
+/**
+ * A status read failed while a write action was being polled, after the client's own retries:
+ * `error` is that read's typed error, with the last observation seen before it (none when the
+ * first read failed), the number of polls that succeeded and the time waited. `Polling.polls`
+ * fails with it. The write itself is unaffected: poll it again later; never resend it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Polling } from "xquik-write-queue"
+ *
+ * const lastStatus = Polling.polls("42").pipe(
+ *   Stream.runDrain,
+ *   Effect.catchTag("PollFailed", (failed) =>
+ *     Effect.logWarning(`${failed.error._tag}; last seen ${failed.lastObservation.pipe((o) => (o._tag === "Some" ? o.value.record.status : "nothing"))}`)
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category outcomes
+ */
+export class PollFailed extends Schema.TaggedError<PollFailed>()("PollFailed", {
+  writeActionId: Schema.String,
+  error: Schema.declare((u: unknown): u is XquikError => isXquikError(u), { identifier: "XquikError" }),
+  lastObservation: Schema.OptionFromSelf(ObservationType),
+  polls: Schema.Number,
+  waited: Schema.DurationFromSelf
+}) {
+  override get message(): string {
+    const status = this.lastObservation._tag === "Some" ? this.lastObservation.value.record.status : "none yet"
+    return `Polling write action ${this.writeActionId} failed after ${this.polls} poll(s) over ${Duration.format(this.waited)} (last status: ${status}): ${this.error.message}`
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the store
 // ---------------------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ describe("Polling.polls", () => {
     )
   )
 
-  it.effect("a read error that outlives the client's retries fails the stream after the observations before it", () =>
+  it.effect("a read error that outlives the client's retries fails the stream with it and the last observation", () =>
     withSim((sim) =>
       Effect.gen(function* () {
         const id = yield* sim.seed({
@@ -247,9 +247,15 @@ describe("Polling.polls", () => {
           1
         )
         expect(yield* Ref.get(seen)).toEqual(["pending_confirmation"])
-        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject(
-          Option.some({ _tag: "ServerError", status: 503 })
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        expect(failure).toMatchObject(
+          Option.some({ _tag: "PollFailed", writeActionId: id, polls: 1, error: { _tag: "ServerError", status: 503 } })
         )
+        const failed = Option.getOrThrow(failure)
+        if (failed._tag !== "PollFailed") throw new Error(`expected PollFailed, got ${failed._tag}`)
+        expect(Option.map(failed.lastObservation, (o) => o.record.status)).toEqual(Option.some("pending_confirmation"))
+        expect(Duration.toMillis(failed.waited)).toBe(1000)
+        expect(failed.message).toContain("last status: pending_confirmation")
       })
     )
   )

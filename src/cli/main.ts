@@ -298,9 +298,12 @@ const list = Command.make(
   "list",
   {
     ...globalOptions,
-    status: Options.text("status").pipe(Options.withDescription(
+    status: Options.text("status").pipe(
+      Options.withDescription(
         "Only rows with this outcome (pending, succeeded, failed, expired, queued, send_unknown) or exactly this status"
-      ), Options.optional),
+      ),
+      Options.optional
+    ),
     limit: Options.integer("limit").pipe(Options.withDefault(100))
   },
   (o) =>

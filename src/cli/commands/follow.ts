@@ -77,7 +77,8 @@ export const follow = (
       Effect.either
     )
     if (polled._tag === "Right") return { row, code: outcomeCode(QueueRow.outcome(row)) }
-    const error = polled.left
+    // The row already holds the last observation; what matters here is the read's own error.
+    const error = polled.left._tag === "PollFailed" ? polled.left.error : polled.left
     switch (error._tag) {
       case "StillPending":
         yield* note(globals, `xquik-write-queue: ${error.message}`)
