@@ -406,6 +406,17 @@ describe("the queue", () => {
     expect((await cli(["counts", "--db", db])).lines).toEqual([{ failed: 1 }])
   })
 
+  it("--quiet drops the notes on stderr and keeps the data on stdout", async () => {
+    const pending = await seed([Steps.pending()])
+    const loud = await cli(["await", "--max-wait", "1s", pending])
+    expect(loud.code).toBe(4)
+    expect(loud.stderr).toContain("still pending")
+    const quiet = await cli(["await", "--max-wait", "1s", "--quiet", pending])
+    expect(quiet.code).toBe(4)
+    expect(quiet.stderr).toBe("")
+    expect(quiet.lines).toHaveLength(1)
+  })
+
   it("a reader that stops early ends the command quietly", async () => {
     const ids = await Promise.all([1, 2, 3].map(() => seed([Steps.pending(), Steps.success()])))
     const run = await shell(`$XQ await --progress ${ids.join(" ")} | head -c 10`)
@@ -490,5 +501,32 @@ describe("simulate and demo", () => {
     expect(run.lines[0]).toMatchObject({ outcomes: { succeeded: 15, failed: 2, expired: 1 } })
     expect(run.lines.slice(1)).toHaveLength(18)
     expect(run.stderr).toContain("succeeded  15")
+    // --quiet: no progress lines, only the summary a person asked for.
+    expect(run.stderr).not.toContain(" done · ")
+  })
+
+  it("simulate --contract a serves the seed's contract, and the CLI follows it to the outcome", async () => {
+    const child = spawn(process.execPath, [main, "simulate", "--port", "0", "--contract", "a"], {
+      env: { ...process.env, XQUIK_API_KEY: "xq_local_sim" }
+    })
+    const started = JSON.parse(
+      await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString("utf8"))))
+    ) as { baseUrl: string; contract: string }
+    expect(started.contract).toBe("a")
+    const run = await cli(["tweet", "--account", "@a", "--text", "hello", "--wait", "--db", freshDb()], {
+      env: { XQUIK_BASE_URL: started.baseUrl, XQUIK_API_KEY: "xq_local_sim" }
+    })
+    const status = await fetch(`${started.baseUrl}/x/write-actions/${String(run.lines[0]?.write_action_id)}`, {
+      headers: { "x-api-key": "xq_local_sim" }
+    })
+    const record = (await status.json()) as Record<string, unknown>
+    child.kill("SIGINT")
+    expect(run.code).toBe(0)
+    expect(run.lines[0]).toMatchObject({ status: "success", terminal: true })
+    // Contract A's record: the seed's fields, without the live contract's `object` and `billing`.
+    expect(record).toMatchObject({ status: "success" })
+    expect(record).not.toHaveProperty("billing")
+    expect(record).not.toHaveProperty("object")
+    expect(record).toHaveProperty("media.kind")
   })
 })
