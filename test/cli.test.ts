@@ -319,6 +319,31 @@ describe("the queue", () => {
     expect(stuck.lines[0]).toMatchObject({ complete: false, outcomes: { succeeded: 1, pending: 1 } })
   })
 
+  it("drain --forever works the queue until SIGINT, then stops cleanly with exit 130", async () => {
+    const db = freshDb()
+    for (const text of ["a", "b"]) await cli(["tweet", "--account", "@acme", "--text", text, "--db", db])
+    const child = spawn(process.execPath, [main, "drain", "--forever", "--db", db], {
+      env: { ...process.env, XQUIK_BASE_URL: sim.baseUrl, XQUIK_API_KEY: sim.apiKey },
+      cwd: dir
+    })
+    let stdout = ""
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8")
+    })
+    // It keeps running after the queue is empty; stop it once both rows are done.
+    for (let i = 0; i < 100; i++) {
+      const counts = await cli(["counts", "--db", db])
+      if (JSON.stringify(counts.lines[0]) === JSON.stringify({ success: 2 })) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(child.exitCode).toBe(null)
+    child.kill("SIGINT")
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve))
+    outputs.push(stdout)
+    expect(code).toBe(130)
+    expect((await cli(["counts", "--db", db])).lines).toEqual([{ success: 2 }])
+  })
+
   it("--media is repeatable and each URL goes into the stored request", async () => {
     const db = freshDb()
     const urls = ["https://example.com/a.png", "https://example.com/b.png"]
