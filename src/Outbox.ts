@@ -18,6 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { unsent } from "./internal/unsent.js"
 import { clampHint } from "./Polling.js"
 import * as QueueRow from "./QueueRow.js"
 import { type Claimed, type Lease, QueueStore, type QueueStoreShape, type StoreFailure } from "./QueueStore.js"
@@ -669,29 +670,11 @@ export const nextAttempt = (
       at: now
     }
   ],
+  ...unsent,
   idempotency_key: key,
   attempts: row.attempts + 1,
-  write_action_id: null,
-  status: "queued",
-  terminal: false,
-  result_id: null,
-  result_type: null,
-  charged: false,
-  charged_credits: WriteAction.zeroCredits,
-  send_dispatched: false,
-  confirmation_attempts: 0,
-  poll_endpoint: null,
-  error_code: null,
-  message: null,
-  safe_to_retry: false,
-  next_action: null,
-  polls: 0,
-  poll_hint_ms: null,
-  resolution_pending: false,
-  last_record: null,
   updated_at: now,
-  next_poll_at: now,
-  completed_at: null
+  next_poll_at: now
 })
 
 /**

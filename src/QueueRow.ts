@@ -11,6 +11,7 @@
  */
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { unsent } from "./internal/unsent.js"
 import * as WriteAction from "./WriteAction.js"
 import * as WriteRequest from "./WriteRequest.js"
 
@@ -252,39 +253,21 @@ export const tracked = (options: {
 })
 
 const blank = (jobId: string, now: number): QueueRow => ({
+  ...unsent,
   job_id: jobId,
   idempotency_key: null,
   account: null,
   action: null,
   request_payload: null,
   request_hash: null,
-  write_action_id: null,
-  status: "queued",
-  terminal: false,
-  result_id: null,
-  result_type: null,
   target_id: null,
-  charged: false,
-  charged_credits: WriteAction.zeroCredits,
   media: null,
-  send_dispatched: false,
-  confirmation_attempts: 0,
-  poll_endpoint: null,
-  error_code: null,
-  message: null,
-  safe_to_retry: false,
-  next_action: null,
   attempts: 0,
-  polls: 0,
-  poll_hint_ms: null,
-  resolution_pending: false,
   history: [],
-  last_record: null,
   metadata: null,
   created_at: now,
   updated_at: now,
-  next_poll_at: null,
-  completed_at: null
+  next_poll_at: null
 })
 
 // Pending statuses in lifecycle order; an answer earlier in it than the row is a late answer.

@@ -31,6 +31,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import { errorCode } from "./internal/cause.js"
 import { checkClaim } from "./internal/claim.js"
 import * as QueueRow from "./QueueRow.js"
 import {
@@ -89,15 +90,6 @@ type SqlRow = Record<string, unknown>
 // errors
 // ---------------------------------------------------------------------------------------------
 
-const driverCode = (cause: unknown): string | undefined => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    if ("code" in current && typeof current.code === "string") return current.code
-    current = "cause" in current ? current.cause : undefined
-  }
-  return undefined
-}
-
 const driverMessage = (error: SqlError): string => {
   const cause: unknown = error.cause
   const text = cause instanceof Error ? cause.message : error.message
@@ -125,7 +117,7 @@ const driverMessage = (error: SqlError): string => {
 export const storeError =
   (operation: string) =>
   (error: SqlError): StoreError => {
-    const code = driverCode(error.cause)
+    const code = errorCode(error.cause)
     const normalized =
       code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
         ? "unique_violation"
@@ -692,7 +684,7 @@ export const layerSqliteClient = (
             new StoreError({
               operation: "open the SQLite file",
               reason: `${options.filename}: ${defect instanceof Error ? defect.message : String(defect)}`,
-              ...(driverCode(defect) !== undefined ? { code: String(driverCode(defect)) } : {})
+              ...(errorCode(defect) !== undefined ? { code: String(errorCode(defect)) } : {})
             })
           )
         )

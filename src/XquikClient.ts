@@ -33,6 +33,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { errorFromAnswer, parseRetryAfter, readErrorBody } from "./internal/answer.js"
+import { errorCode } from "./internal/cause.js"
 import { escapeControlCharacters } from "./internal/segment.js"
 import * as WriteAction from "./WriteAction.js"
 import * as WriteRequest from "./WriteRequest.js"
@@ -324,17 +325,8 @@ interface Call {
 // Failures that mean the connection was never made: the request surely did not arrive.
 const neverConnected = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
 
-const causeCode = (cause: unknown): string | undefined => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    if ("code" in current && typeof current.code === "string") return current.code
-    current = "cause" in current ? current.cause : undefined
-  }
-  return undefined
-}
-
 const causeText = (cause: unknown): string => {
-  const code = causeCode(cause)
+  const code = errorCode(cause)
   const message = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : "transport failure"
   const text = code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
@@ -450,7 +442,7 @@ export const make: Effect.Effect<XquikClientShape, never, XquikConfig | HttpClie
               path: call.path,
               stage: "request",
               reason: scrub(causeText(error.cause)),
-              mayHaveDispatched: call.write && !neverConnected.has(causeCode(error.cause) ?? "")
+              mayHaveDispatched: call.write && !neverConnected.has(errorCode(error.cause) ?? "")
             })
           )
         ),
