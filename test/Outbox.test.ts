@@ -179,14 +179,7 @@ describe("Outbox.send", () => {
         (sim) =>
           Effect.gen(function* () {
             const jobId = yield* Outbox.enqueue(tweet)
-            const fiber = yield* Effect.fork(Outbox.send(jobId))
-            yield* sim.awaitRequests(1)
-            yield* eventually(
-              Effect.map(TestClockSleeps, (n) => n >= 2),
-              "the request to time out"
-            )
-            yield* TestClock.adjust("1 second")
-            const unknown = yield* Fiber.join(fiber)
+            const unknown = yield* sendTimingOut(sim, jobId)
             expect(unknown).toMatchObject({
               status: "send_unknown",
               terminal: false,
@@ -210,14 +203,7 @@ describe("Outbox.send", () => {
       (sim) =>
         Effect.gen(function* () {
           const jobId = yield* Outbox.enqueue(tweet)
-          const fiber = yield* Effect.fork(Outbox.send(jobId))
-          yield* sim.awaitRequests(1)
-          yield* eventually(
-            Effect.map(TestClockSleeps, (n) => n >= 2),
-            "the request to time out"
-          )
-          yield* TestClock.adjust("1 second")
-          expect((yield* Fiber.join(fiber)).status).toBe("send_unknown")
+          expect((yield* sendTimingOut(sim, jobId)).status).toBe("send_unknown")
           // The replay is refused with "safe to retry": true of the replay, not of the first send.
           yield* sim.setScript([Steps.httpError(503, "write_tracking_unavailable", { safeToRetry: true })])
           const refused = yield* Outbox.send(jobId)
@@ -422,3 +408,19 @@ describe("Outbox.retryWithNewKey and track", () => {
 })
 
 const TestClockSleeps = Effect.map(TestClock.sleeps(), (sleeps) => sleeps.length)
+
+/**
+ * Sends a job whose answer never comes (a slow script step, a 1 s client timeout): once the
+ * request is in flight and the timeout waits on the TestClock, the clock moves past it.
+ */
+const sendTimingOut = (sim: Sim.XquikSimulatorShape, jobId: string) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(Outbox.send(jobId))
+    yield* sim.awaitRequests(1)
+    yield* eventually(
+      Effect.map(TestClockSleeps, (n) => n >= 2),
+      "the request to time out"
+    )
+    yield* TestClock.adjust("1 second")
+    return yield* Fiber.join(fiber)
+  })

@@ -31,6 +31,20 @@ const noRetries = { readRetry: { times: 0 } }
 const clientLayer = (options: XquikConfig.Options) => Layer.provide(layerNode, XquikConfig.layer(options))
 const tweet = WriteRequest.tweet({ account: "@acme", text: "hello" })
 
+/** A raw TCP server on a free loopback port for the test's scope, each connection given to `onSocket`. */
+const tcpServer = (onSocket: (socket: Net.Socket) => void) =>
+  Effect.gen(function* () {
+    const server = Net.createServer(onSocket)
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.void))
+      }),
+      () => Effect.sync(() => server.close())
+    )
+    const address = server.address()
+    return typeof address === "object" && address !== null ? address.port : 0
+  })
+
 describe("XquikClient.getWriteAction", () => {
   it.effect("returns observations with status, Retry-After, Location, request id and receipt time", () =>
     withClient((sim, client) =>
@@ -404,20 +418,12 @@ describe("XquikClient.submit", () => {
     Effect.gen(function* () {
       // A server that reads each request and then drops the connection without an answer.
       const seen: Array<string> = []
-      const server = Net.createServer((socket) => {
+      const port = yield* tcpServer((socket) => {
         socket.once("data", (data) => {
           seen.push(data.toString("utf8"))
           socket.destroy()
         })
       })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () => Effect.sync(() => server.close())
-      )
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
       const key = WriteRequest.IdempotencyKey.make()
       const error = yield* Effect.flip(
         Effect.flatMap(XquikClient, (client) => client.submit(tweet, key)).pipe(
@@ -438,7 +444,7 @@ describe("XquikClient.submit", () => {
       // The first request is read and dropped unanswered; the replay is refused with a 500 that
       // says a new key would be safe. The first may have arrived: the error must say so.
       let requests = 0
-      const server = Net.createServer((socket) => {
+      const port = yield* tcpServer((socket) => {
         socket.once("data", () => {
           requests++
           if (requests === 1) return socket.destroy()
@@ -448,14 +454,6 @@ describe("XquikClient.submit", () => {
           )
         })
       })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () => Effect.sync(() => server.close())
-      )
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
       const error = yield* Effect.flip(
         Effect.flatMap(XquikClient, (client) => client.submit(tweet, WriteRequest.IdempotencyKey.make())).pipe(
           Effect.provide(clientLayer({ apiKey: Sim.defaultApiKey, baseUrl: `http://127.0.0.1:${port}/api/v1` }))

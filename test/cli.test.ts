@@ -2,7 +2,7 @@
  * The built `xquik-write-queue` command, run as a subprocess against the simulator, as a shell
  * script would: every command, every exit code, pipes, hostile ids, and no secret in any output.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -25,6 +25,23 @@ interface Run {
   readonly lines: ReadonlyArray<Record<string, unknown>>
 }
 
+/** A child's exit code and all it printed, once it has closed; the output joins `outputs`. */
+const finished = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8")
+    })
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8")
+    })
+    child.on("close", (code) => {
+      outputs.push(stdout, stderr)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
 /** Runs the CLI with the simulator's credentials unless `env` says otherwise. */
 const cli = (args: ReadonlyArray<string>, options: { env?: Record<string, string | undefined>; stdin?: string } = {}) =>
   new Promise<Run>((resolve) => {
@@ -41,17 +58,8 @@ const cli = (args: ReadonlyArray<string>, options: { env?: Record<string, string
       if (v !== undefined) env[k] = v
     }
     const child = spawn(process.execPath, [main, ...args], { env, cwd: dir })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8")
-    })
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8")
-    })
     child.stdin.end(options.stdin ?? "")
-    child.on("close", (code) => {
-      outputs.push(stdout, stderr)
+    void finished(child).then(({ code, stdout, stderr }) => {
       const lines = stdout
         .split("\n")
         .filter((l) => l.startsWith("{"))
@@ -62,8 +70,8 @@ const cli = (args: ReadonlyArray<string>, options: { env?: Record<string, string
 
 /** Runs a shell pipeline of CLI commands (`xq` stands for the CLI). */
 const shell = (script: string, env: Record<string, string> = {}) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn("sh", ["-c", script], {
+  finished(
+    spawn("sh", ["-c", script], {
       cwd: dir,
       env: {
         ...process.env,
@@ -73,19 +81,7 @@ const shell = (script: string, env: Record<string, string> = {}) =>
         ...env
       }
     })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8")
-    })
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8")
-    })
-    child.on("close", (code) => {
-      outputs.push(stdout, stderr)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  )
 
 const seed = (steps: ReadonlyArray<Sim.Step>) => Effect.runPromise(sim.simulator.seed({ steps }))
 
@@ -326,10 +322,7 @@ describe("the queue", () => {
       env: { ...process.env, XQUIK_BASE_URL: sim.baseUrl, XQUIK_API_KEY: sim.apiKey },
       cwd: dir
     })
-    let stdout = ""
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8")
-    })
+    const done = finished(child)
     // It keeps running after the queue is empty; stop it once both rows are done.
     for (let i = 0; i < 100; i++) {
       const counts = await cli(["counts", "--db", db])
@@ -338,9 +331,7 @@ describe("the queue", () => {
     }
     expect(child.exitCode).toBe(null)
     child.kill("SIGINT")
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve))
-    outputs.push(stdout)
-    expect(code).toBe(130)
+    expect((await done).code).toBe(130)
     expect((await cli(["counts", "--db", db])).lines).toEqual([{ success: 2 }])
   })
 

@@ -48,6 +48,15 @@ export const row = (overrides: Partial<QueueRow.QueueRow> = {}): QueueRow.QueueR
 
 const lease = { workerId: "w1", leaseFor: "30 seconds" } as const
 
+/** Enqueues `r` and claims it for w1 (the only due row): the row as claimed, with its lease. */
+const enqueueAndClaim = (store: QueueStoreShape, r: QueueRow.QueueRow) =>
+  Effect.gen(function* () {
+    yield* store.enqueue(r)
+    const [claimed] = yield* store.claimDue({ ...lease, limit: 1 })
+    if (claimed === undefined) throw new Error("nothing claimed")
+    return claimed
+  })
+
 export const storeSuite = (backend: Backend) =>
   describe(`QueueStore on ${backend.name}`, () => {
     const withStore = <A, E>(test: (fresh: Fresh) => Effect.Effect<A, E, Scope.Scope>) =>
@@ -137,9 +146,7 @@ export const storeSuite = (backend: Backend) =>
       withStore(({ store }) =>
         Effect.gen(function* () {
           const r = row()
-          yield* store.enqueue(r)
-          const [claimed] = yield* store.claimDue({ ...lease, limit: 1 })
-          if (claimed === undefined) throw new Error("nothing claimed")
+          const claimed = yield* enqueueAndClaim(store, r)
           const updated = { ...claimed.row, status: "accepted", write_action_id: "77", polls: 1, next_poll_at: 0 }
           yield* store.save(updated, claimed.lease)
           expect(yield* store.get(r.job_id)).toEqual(Option.some(updated))
@@ -156,9 +163,7 @@ export const storeSuite = (backend: Backend) =>
       withStore(({ store }) =>
         Effect.gen(function* () {
           const r = row()
-          yield* store.enqueue(r)
-          const [stale] = yield* store.claimDue({ ...lease, limit: 1 })
-          if (stale === undefined) throw new Error("nothing claimed")
+          const stale = yield* enqueueAndClaim(store, r)
           yield* TestClock.adjust("29 seconds")
           expect(yield* store.claimDue({ ...lease, workerId: "w2", limit: 1 })).toEqual([])
           yield* TestClock.adjust("1 second")
@@ -178,9 +183,7 @@ export const storeSuite = (backend: Backend) =>
     it.effect("a renewed lease is not claimed when the old expiry passes", () =>
       withStore(({ store }) =>
         Effect.gen(function* () {
-          yield* store.enqueue(row())
-          const [claimed] = yield* store.claimDue({ ...lease, limit: 1 })
-          if (claimed === undefined) throw new Error("nothing claimed")
+          const claimed = yield* enqueueAndClaim(store, row())
           yield* TestClock.adjust("20 seconds")
           const renewed = yield* store.renewLease(claimed.lease, "30 seconds")
           expect(renewed.expiresAt).toBe(50_000)
@@ -196,9 +199,7 @@ export const storeSuite = (backend: Backend) =>
       withStore(({ store }) =>
         Effect.gen(function* () {
           const r = row()
-          yield* store.enqueue(r)
-          const [claimed] = yield* store.claimDue({ ...lease, limit: 1 })
-          if (claimed === undefined) throw new Error("nothing claimed")
+          const claimed = yield* enqueueAndClaim(store, r)
           yield* store.save({ ...claimed.row, status: "success", terminal: true, next_poll_at: 0 }, claimed.lease)
           yield* TestClock.adjust("1 hour")
           expect(yield* store.claimDue({ ...lease, workerId: "w2", limit: 10 })).toEqual([])
