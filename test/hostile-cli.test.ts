@@ -223,7 +223,8 @@ const unsafe = (args: ReadonlyArray<string>) => {
       (arg, i) =>
         arg.includes("\u0000") ||
         excluded.has(arg) ||
-        (arg in pathFlags && !(pathFlags[arg] ?? []).includes(args[i + 1] ?? "\u0000")) ||
+        // Own keys only: an argument such as `constructor` is no path flag.
+        (Object.hasOwn(pathFlags, arg) && !(pathFlags[arg] ?? []).includes(args[i + 1] ?? "\u0000")) ||
         Object.keys(pathFlags).some((flag) => arg !== flag && arg.startsWith(flag))
     )
   )

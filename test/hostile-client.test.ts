@@ -321,7 +321,10 @@ describe("any Retry-After", () => {
         const fiber = yield* Effect.fork(
           Effect.exit(
             withClient((client) => client.getWriteAction("42"), {
-              timeout: "2 days",
+              // Far past every wait the driver moves the clock to: a finished request's timeout
+              // stays among the TestClock's sleeps, and one within a day would be mistaken for a
+              // wait of the client while its next answer is still on the wire.
+              timeout: "30 days",
               readRetry: { times, base: Duration.millis(base), cap: Duration.millis(cap) }
             })
           )
